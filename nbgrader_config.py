@@ -1,0 +1,19 @@
+"""nbgrader configuration of the VAE course (run nbgrader from this folder)."""
+import os
+
+c = get_config()  # noqa: F821 (provided by nbgrader)
+
+ROOT = os.path.dirname(os.path.abspath(__file__))
+
+c.CourseDirectory.course_id = "vae-course"
+c.CourseDirectory.root = ROOT
+# $NBGRADER_DB_URL selects another gradebook, e.g. PostgreSQL for grading across machines.
+c.CourseDirectory.db_url = os.environ.get("NBGRADER_DB_URL", f"sqlite:///{ROOT}/gradebook.db")
+c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "data", ".DS_Store"]
+
+c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
+c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
+
+# A graded notebook runs in seconds with the grading budget; a cell that takes longer is stuck.
+c.ExecutePreprocessor.timeout = 300
+c.Execute.timeout = 300
