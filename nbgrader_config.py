@@ -9,7 +9,8 @@ c.CourseDirectory.course_id = "vae-course"
 c.CourseDirectory.root = ROOT
 # $NBGRADER_DB_URL selects another gradebook, e.g. PostgreSQL for grading across machines.
 c.CourseDirectory.db_url = os.environ.get("NBGRADER_DB_URL", f"sqlite:///{ROOT}/gradebook.db")
-c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "data", ".DS_Store"]
+# "helpers": a submission's own copy of helpers/ is never used; grading imports the course's.
+c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "data", ".DS_Store", "helpers"]
 
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
 c.ClearSolutions.text_stub = "YOUR ANSWER HERE"

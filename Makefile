@@ -1,0 +1,56 @@
+# The VAE course workbook. `make demo` and `make test` set everything up from nothing.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+D2L := d2l==1.0.3
+# Offline copy of MNIST used when torchvision cannot download (see helpers/data.py).
+SHARED_MNIST := $(abspath ../shared/data/MNIST-10k)
+export VAE_DATA_FALLBACK ?= $(if $(wildcard $(SHARED_MNIST)/MNIST/raw),$(SHARED_MNIST))
+export PATH := $(abspath $(BIN)):$(PATH)
+export PYTHONDONTWRITEBYTECODE := 1
+JOBS ?= 2
+ASSIGNMENT ?=
+
+.PHONY: help venv release demo test lab grading-report clean
+
+help:
+	@echo "make demo            generate the releases and autograde the demo submissions"
+	@echo "make test            run the test suite"
+	@echo "make release         regenerate release/ from source/"
+	@echo "make lab             open the course in JupyterLab"
+	@echo "make grading-report  grade the mutant/variant catalogue and print the verdicts"
+
+venv: $(STAMP)
+
+# Everything in requirements.txt, then d2l without its stale pins (d2l 1.0.3 pins
+# numpy 1.23.5, which cannot install on Python 3.12+ and would downgrade numpy); what
+# d2l really imports is listed in requirements.txt. The .pth file puts this repository
+# on the venv's path, so notebooks anywhere in the course import `helpers`.
+$(STAMP): requirements.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	$(BIN)/python -m pip install --quiet --no-deps $(D2L)
+	$(BIN)/python -c "import pathlib, sysconfig; pathlib.Path(sysconfig.get_paths()['purelib'], 'vae_course.pth').write_text('$(CURDIR)\n')"
+	$(BIN)/python -c "import torch, torchvision, d2l.torch, nbgrader, numpy; print('environment ready: torch', torch.__version__, '| torchvision', torchvision.__version__, '| numpy', numpy.__version__, '| nbgrader', nbgrader.__version__)"
+	touch $(STAMP)
+
+release: venv
+	$(BIN)/python -m instructor.release $(ASSIGNMENT)
+
+demo: venv
+	$(BIN)/python -m instructor.demo $(ASSIGNMENT)
+
+test: venv
+	$(BIN)/python -m pytest tests -q -p no:cacheprovider
+
+lab: venv
+	$(BIN)/jupyter lab --notebook-dir=$(CURDIR)
+
+grading-report: venv
+	$(BIN)/python -m instructor.grading_report --jobs $(JOBS) $(ASSIGNMENT)
+
+clean:
+	rm -rf submitted autograded/*/ feedback gradebook.db grades.csv gradebook.csv

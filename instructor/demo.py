@@ -1,0 +1,69 @@
+"""``make demo``: generate the releases, autograde demo submissions, print and export grades.
+
+For each assignment it builds three submissions from the master and the release:
+``demo-reference`` (the solutions and model answers), ``demo-blank`` (the release as
+handed out) and ``demo-mistakes`` (typical mistakes from the catalogue in ``tests/``). It
+then runs nbgrader autograde and generate_feedback, prints a per-student, per-question
+table, and writes ``grades.csv`` (per question) and ``gradebook.csv`` (nbgrader's export).
+"""
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+from instructor import notebooks
+from instructor.course import REPO, Course, assignment_names
+from instructor.report import question_table, write_csv
+from instructor.verdicts import apply
+from tests.catalogue import load
+
+
+def demo_submissions(assignment: str) -> dict:
+    source = notebooks.read(REPO / "source" / assignment / f"{assignment}.ipynb")
+    release = notebooks.read(REPO / "release" / assignment / f"{assignment}.ipynb")
+    catalogue = load(assignment)
+    regions = notebooks.solution_regions(source)
+    mistakes = notebooks.reference_submission(source, release)
+    answers = {k: list(v) for k, v in regions.items()}
+    for name in catalogue.demo_mistakes:
+        change = catalogue.mutant(name)
+        for region, code in change.regions.items():
+            answers[change.cell][region] = code.strip("\n")
+    mistakes = notebooks.fill(release, answers, notebooks.written_answers(source))
+    return {"demo-reference": notebooks.reference_submission(source, release),
+            "demo-blank": release,
+            "demo-mistakes": mistakes}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("assignments", nargs="*", help="default: every assignment in source/")
+    parser.add_argument("--root", default=str(REPO), help="course root (default: this repository)")
+    args = parser.parse_args(argv)
+    course = Course(args.root)
+    assignments = args.assignments or assignment_names()
+    csv_path = course.root / "grades.csv"
+    for k, assignment in enumerate(assignments):
+        start = time.perf_counter()
+        print(f"[{assignment}] generating the release ...", flush=True)
+        course.release(assignment)
+        for student, nb in demo_submissions(assignment).items():
+            course.submit(student, assignment, nb)
+        print(f"[{assignment}] autograding {', '.join(demo_submissions(assignment))} ...", flush=True)
+        course.autograde(assignment)
+        print(f"[{assignment}] generating feedback ...", flush=True)
+        course.feedback(assignment)
+        grades = {s: g for s, g in course.grades(assignment).items() if s.startswith("demo-")}
+        questions = load(assignment).questions
+        print(question_table(assignment, grades, questions))
+        write_csv(csv_path, assignment, grades, questions, append=k > 0)
+        print(f"[{assignment}] done in {time.perf_counter() - start:.0f} s; feedback in "
+              f"{course.root / 'feedback'}/<student>/{assignment}/\n", flush=True)
+    course.export(course.root / "gradebook.csv")
+    print(f"Grades per question: {csv_path}\nnbgrader's export: {course.root / 'gradebook.csv'}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,121 @@
+"""Solution regions of master notebooks, and release notebooks filled with answers."""
+from __future__ import annotations
+
+import copy
+import re
+import textwrap
+from pathlib import Path
+
+import nbformat
+from nbformat import NotebookNode
+
+BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
+STUB = ("# YOUR CODE HERE", "raise NotImplementedError()")
+TEXT_STUB = "YOUR ANSWER HERE"
+
+
+def read(path: str | Path) -> NotebookNode:
+    """Read a notebook, with a clear error for a missing or corrupt file."""
+    path = Path(path)
+    try:
+        return nbformat.read(str(path), as_version=4)
+    except FileNotFoundError:
+        raise FileNotFoundError(f"No notebook at {path}.") from None
+    except Exception as error:  # JSON errors, schema errors
+        raise ValueError(f"{path} is not a readable notebook ({type(error).__name__}: "
+                         f"{error}); restore it from a backup or the release.") from None
+
+
+def grade_id(cell: NotebookNode) -> str | None:
+    return cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+
+
+def is_solution(cell: NotebookNode) -> bool:
+    return bool(cell.get("metadata", {}).get("nbgrader", {}).get("solution"))
+
+
+def solution_regions(source: NotebookNode) -> dict[str, list[str]]:
+    """For each autograded answer cell of a master notebook, its solution regions' code,
+    dedented (so it can be re-indented at the stub's position)."""
+    regions: dict[str, list[str]] = {}
+    for cell in source.cells:
+        if cell.cell_type != "code" or not is_solution(cell):
+            continue
+        found, current = [], None
+        for line in cell.source.split("\n"):
+            if BEGIN in line:
+                current = []
+            elif END in line:
+                found.append(textwrap.dedent("\n".join(current)))
+                current = None
+            elif current is not None:
+                current.append(line)
+        regions[grade_id(cell)] = found
+    return regions
+
+
+def written_answers(source: NotebookNode) -> dict[str, str]:
+    """The model answers of the manually graded markdown cells (without the mark scheme)."""
+    answers = {}
+    for cell in source.cells:
+        if cell.cell_type == "markdown" and is_solution(cell):
+            text = cell.source.replace(BEGIN, "").replace(END, "")
+            text = re.split(r"\*\*Mark scheme", text)[0]
+            answers[grade_id(cell)] = text.replace("**Model answer.**", "").strip()
+    return answers
+
+
+def fill(release: NotebookNode, code: dict[str, list[str]] | None = None,
+         text: dict[str, str] | None = None) -> NotebookNode:
+    """A copy of a release notebook with answers in place of its stubs.
+
+    ``code[grade_id][k]`` replaces the k-th ``# YOUR CODE HERE`` stub of that answer cell,
+    indented like the stub; ``text[grade_id]`` replaces a written answer. Cells not named
+    keep their stubs, as a student who skipped them would.
+    """
+    code, text = code or {}, text or {}
+    nb = copy.deepcopy(release)
+    for cell in nb.cells:
+        gid = grade_id(cell)
+        if gid in text and cell.cell_type == "markdown":
+            cell.source = text[gid]
+        if gid in code and cell.cell_type == "code":
+            cell.source = _replace_stubs(cell.source, code[gid], gid)
+    return nb
+
+
+def _replace_stubs(source: str, answers: list[str], gid: str) -> str:
+    lines = source.split("\n")
+    out, k, i = [], 0, 0
+    while i < len(lines):
+        line = lines[i]
+        if line.strip() == STUB[0] and i + 1 < len(lines) and lines[i + 1].strip() == STUB[1]:
+            if k >= len(answers):
+                raise ValueError(f"Cell {gid} has more stubs than the {len(answers)} answers given.")
+            indent = line[:len(line) - len(line.lstrip())]
+            out.extend(textwrap.indent(answers[k], indent, lambda s: True).split("\n"))
+            k += 1
+            i += 2
+            continue
+        out.append(line)
+        i += 1
+    if k != len(answers):
+        raise ValueError(f"Cell {gid} has {k} stubs but {len(answers)} answers were given.")
+    return "\n".join(out)
+
+
+def reference_submission(source: NotebookNode, release: NotebookNode) -> NotebookNode:
+    """The release notebook completed with the master's solutions and model answers."""
+    return fill(release, solution_regions(source), written_answers(source))
+
+
+def with_region(source: NotebookNode, release: NotebookNode, cell: str, replacement: str,
+                region: int = 0, answers: dict[str, list[str]] | None = None) -> NotebookNode:
+    """The reference submission with one solution region replaced (a mutant or a variant)."""
+    answers = copy.deepcopy(answers or solution_regions(source))
+    if cell not in answers:
+        raise KeyError(f"No answer cell {cell!r}; answer cells: {', '.join(answers)}")
+    if region >= len(answers[cell]):
+        raise IndexError(f"Answer cell {cell!r} has {len(answers[cell])} regions, not {region + 1}.")
+    answers[cell][region] = textwrap.dedent(replacement).strip("\n")
+    return fill(release, answers, written_answers(source))

@@ -1,0 +1,106 @@
+"""Grade many submissions through nbgrader and judge them question by question.
+
+Used for the mutant/variant catalogue (``tests/catalogue``): every mutant must lose points
+in its labelled question(s) and nowhere else; every variant must keep full marks.
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from instructor import notebooks
+from instructor.course import REPO, Course, Grade
+
+
+def grade_many(assignment: str, submissions: dict, jobs: int = 1,
+               workdir: str | Path | None = None) -> dict[str, dict[str, Grade]]:
+    """Autograde ``{student: notebook}`` with ``jobs`` nbgrader processes in parallel.
+
+    Each worker has its own scratch course (its own gradebook), so they never share a
+    SQLite file.
+    """
+    names = sorted(submissions)
+    shares = [names[k::jobs] for k in range(jobs) if names[k::jobs]]
+    base = Path(workdir) if workdir else Path(tempfile.mkdtemp(prefix="vae-grading-"))
+
+    def work(k: int) -> dict[str, dict[str, Grade]]:
+        threads = max(1, (os.cpu_count() or 1) // len(shares))
+        course = Course.scratch(base / f"worker{k}", [assignment], threads=threads)
+        course.release(assignment)
+        for student in shares[k]:
+            course.submit(student, assignment, submissions[student])
+        course.autograde(assignment)
+        return course.grades(assignment)
+
+    results: dict[str, dict[str, Grade]] = {}
+    with ThreadPoolExecutor(max_workers=len(shares)) as pool:
+        for part in pool.map(work, range(len(shares))):
+            results.update(part)
+    missing = set(names) - set(results)
+    if missing:
+        raise RuntimeError(f"nbgrader produced no grades for: {', '.join(sorted(missing))}")
+    return results
+
+
+def by_question(grades: dict[str, Grade], questions: dict[str, list[str]]) -> dict[str, tuple[float, float]]:
+    """``{question: (score, max)}`` over the question's test cells."""
+    out = {}
+    for question, cells in questions.items():
+        missing = [c for c in cells if c not in grades]
+        if missing:
+            raise KeyError(f"Question {question}: no grade for test cell(s) {', '.join(missing)}")
+        out[question] = (sum(grades[c].score or 0.0 for c in cells), sum(grades[c].max_score for c in cells))
+    return out
+
+
+@dataclass
+class Verdict:
+    name: str
+    ok: bool
+    detail: str
+
+
+def judge_mutant(name: str, labelled: tuple[str, ...], scores: dict[str, tuple[float, float]]) -> Verdict:
+    lost = sorted(q for q, (s, m) in scores.items() if s < m - 1e-9)
+    if not lost:
+        return Verdict(name, False, f"not caught: full marks (should lose points in {', '.join(labelled)})")
+    wrong = [q for q in lost if q not in labelled]
+    if wrong:
+        return Verdict(name, False, f"loses points outside its question(s): {', '.join(wrong)}")
+    if not all(q in lost for q in labelled):
+        kept = [q for q in labelled if q not in lost]
+        return Verdict(name, False, f"keeps full marks in labelled question(s) {', '.join(kept)}")
+    return Verdict(name, True, f"caught in {', '.join(lost)}")
+
+
+def judge_full_marks(name: str, scores: dict[str, tuple[float, float]]) -> Verdict:
+    lost = {q: s for q, (s, m) in scores.items() if s < m - 1e-9}
+    if lost:
+        return Verdict(name, False, "loses points in " + ", ".join(f"{q} ({s:g})" for q, s in sorted(lost.items())))
+    return Verdict(name, True, "full marks")
+
+
+def catalogue_submissions(catalogue, include: set[str] | None = None) -> dict[str, tuple[str, object, object]]:
+    """``{student: (kind, change, notebook)}`` for the reference, the mutants and the variants."""
+    a = catalogue.assignment
+    source = notebooks.read(REPO / "source" / a / f"{a}.ipynb")
+    release = notebooks.read(REPO / "release" / a / f"{a}.ipynb")
+    regions = notebooks.solution_regions(source)
+    out = {"reference": ("reference", None, notebooks.reference_submission(source, release))}
+    for kind, changes in (("mutant", catalogue.mutants), ("variant", catalogue.variants)):
+        for change in changes:
+            if include is not None and change.name not in include:
+                continue
+            out[f"{kind}-{change.name}"] = (kind, change, apply(source, release, regions, change))
+    return out
+
+
+def apply(source, release, regions, change):
+    answers = {k: list(v) for k, v in regions.items()}
+    for region, code in change.regions.items():
+        nb = notebooks.with_region(source, release, change.cell, code, region, answers)
+        answers[change.cell][region] = code.strip("\n")
+    return nb

@@ -1,0 +1,42 @@
+"""Catalogues of student answers, per assignment: wrong ones (mutants) and right ones (variants).
+
+Each entry replaces solution region(s) of one answer cell of the reference submission.
+A mutant names the question(s) that must lose points; every other question must keep
+full marks. A variant is a legitimate answer and must keep every point.
+"""
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Change:
+    name: str
+    cell: str
+    code: dict[int, str] | str  # region index -> code; a str means region 0
+    questions: tuple[str, ...] = ()  # mutants: the questions that must lose points
+    family: str = ""
+
+    @property
+    def regions(self) -> dict[int, str]:
+        return {0: self.code} if isinstance(self.code, str) else dict(self.code)
+
+
+@dataclass
+class Catalogue:
+    assignment: str
+    questions: dict[str, list[str]]  # question label -> its test cells' grade_ids
+    mutants: list[Change] = field(default_factory=list)
+    variants: list[Change] = field(default_factory=list)
+    demo_mistakes: list[str] = field(default_factory=list)  # mutant names, for `make demo`
+
+    def mutant(self, name: str) -> Change:
+        for m in self.mutants:
+            if m.name == name:
+                return m
+        raise KeyError(f"No mutant {name!r} in the {self.assignment} catalogue.")
+
+
+def load(assignment: str) -> Catalogue:
+    return importlib.import_module(f"tests.catalogue.{assignment}").CATALOGUE

@@ -1,0 +1,154 @@
+"""Wrong and legitimate answers for the vae_cvae assignment (seed 000)."""
+from tests.catalogue import Catalogue, Change as C
+
+QUESTIONS = {
+    "10.2a": ["test_sample_latent", "test_decoder_output"],
+    "10.3a": ["test_kl_properties", "test_kl_formula"],
+    "10.4a": ["test_train", "test_test"],
+    "10.5a": ["test_plot_latent"],
+    "10.5d": ["test_scatterplot_latent"],
+    "10.6a": ["test_cvae_shapes", "test_cvae_encoder_uses_y", "test_cvae_decoder_uses_y"],
+    "10.6b": ["test_train_cvae", "test_test_cvae"],
+    "10.6d": ["test_plot_latent_cvae"],
+    "10.6f": ["test_scatterplot_latent_cvae"],
+}
+
+KL_OK = "kl_per_dim = -0.5 * (1 + logvar_z - mean_z ** 2 - torch.exp(logvar_z))\nreturn kl_per_dim.sum(dim=1).mean()"
+TRAIN_STEP = """recon_x, mean_z, logvar_z = model(x)
+loss, loss_recon, loss_kl = loss_function(recon_x, x, mean_z, logvar_z)
+"""
+TRAIN_CVAE = '''optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+for epoch in range(num_epochs):
+    metric = d2l.Accumulator(3)
+    {train}
+    for x, y in train_iter:
+        x = x.to(device)
+        y = {onehot}
+        {zero}
+        recon_x, mean_z, logvar_z = model(x, y)
+        loss, loss_recon, loss_kl = loss_function(recon_x, x, mean_z, logvar_z)
+        loss.backward()
+        optimizer.step()
+        metric.add(loss_recon.item() * len(x), loss_kl.item() * len(x), len(x))
+    test_loss, test_loss_recon, test_loss_kl = test_cvae(model)
+    print(f'epoch {{epoch + 1}}: train loss {{(metric[0] + metric[1]) / metric[2]:.1f}}, test loss {{test_loss:.1f}}')'''
+
+
+def train_cvae(train="model.train()", onehot="F.one_hot(y, 10).float().to(device)",
+               zero="optimizer.zero_grad()"):
+    return TRAIN_CVAE.format(train=train, onehot=onehot, zero=zero)
+
+
+TEST_CVAE = '''model.{mode}()
+metric = d2l.Accumulator(3)
+with {ctx}:
+    for x, y in test_iter:
+        x = x.to(device)
+        y = F.one_hot(y, 10).float().to(device)
+        recon_x, mean_z, logvar_z = model(x, y)
+        loss, loss_recon, loss_kl = loss_function(recon_x, x, mean_z, logvar_z)
+        metric.add(loss_recon.item() * len(x), loss_kl.item() * len(x), len(x))
+return (metric[0] + metric[1]) / metric[2], metric[0] / metric[2], metric[1] / metric[2]'''
+
+PLOT_CVAE = '''n = 31
+figure = np.zeros((28 * n, 28 * n))
+grid_x = np.linspace(-{scale}, {scale}, n)
+grid_y = np.linspace(-{scale}, {scale}, n){rev}
+y = F.one_hot(torch.tensor([{label}], device=device), 10).float()
+for i, yi in enumerate(grid_y):
+    for j, xi in enumerate(grid_x):
+        x_decoded = cvae_model.decode(torch.tensor([[xi, yi]], dtype=torch.float32, device=device), y)
+        figure[i * 28:(i + 1) * 28, j * 28:(j + 1) * 28] = x_decoded.detach().cpu().numpy().reshape(28, 28)
+plt.figure(figsize=(10, 10))
+plt.title(f"digit {{digit}}")
+plt.imshow(figure, cmap="Greys_r")
+plt.show()'''
+
+SCATTER_CVAE = '''zs, ys = [], []
+for x, y in itertools.islice(train_iter, 100):
+    z_mean, _ = cvae_model.encode(x.to(device), {label})
+    zs.append(z_mean.detach().cpu())
+    ys.append(y.cpu())
+zs, ys = torch.cat(zs).numpy(), torch.cat(ys).numpy()
+plt.figure(figsize=(8, 8))
+plt.scatter(zs[:, 0], zs[:, 1], c=ys, cmap="jet")
+plt.show()'''
+
+MUTANTS = [
+    # reparameterisation
+    C("sample_no_mean", "vae_model", {1: "return eps * std_z"}, ("10.2a",), "reparameterisation"),
+    C("sample_exp_logvar", "vae_model", {1: "return mean_z + eps * torch.exp(logvar_z)"}, ("10.2a",), "reparameterisation"),
+    C("sample_no_std", "vae_model", {1: "return mean_z + eps"}, ("10.2a",), "reparameterisation"),
+    C("sample_no_noise", "vae_model", {1: "return mean_z"}, ("10.2a",), "reparameterisation"),
+    C("sample_uniform", "vae_model", {1: "return mean_z + torch.rand_like(mean_z) * std_z"}, ("10.2a",), "reparameterisation"),
+    C("sample_shared_noise", "vae_model", {1: "return mean_z + torch.randn(mean_z.shape[-1], device=mean_z.device) * std_z"}, ("10.2a",), "reparameterisation"),
+    C("sample_detached", "vae_model", {1: "return mean_z.detach() + eps * std_z.detach()"}, ("10.2a",), "reparameterisation"),
+    C("sample_variance_not_std", "vae_model", {1: "return mean_z + eps * std_z ** 2"}, ("10.2a",), "formula"),
+    # architecture
+    C("no_sigmoid", "vae_model", {0: "pass"}, ("10.2a",), "architecture"),
+    C("softmax_output", "vae_model", {0: "self.decoder_part2.append(nn.Softmax(dim=1))"}, ("10.2a",), "architecture"),
+    C("relu_output", "vae_model", {0: "self.decoder_part2.append(nn.ReLU())"}, ("10.2a",), "architecture"),
+    # KL formula and reductions
+    C("kl_sign", "loss", "return (0.5 * (1 + logvar_z - mean_z ** 2 - torch.exp(logvar_z))).sum(dim=1).mean()", ("10.3a",), "formula"),
+    C("kl_missing_half", "loss", "return (-(1 + logvar_z - mean_z ** 2 - torch.exp(logvar_z))).sum(dim=1).mean()", ("10.3a",), "formula"),
+    C("kl_std_for_var", "loss", "return (-0.5 * (1 + logvar_z - mean_z ** 2 - torch.exp(0.5 * logvar_z))).sum(dim=1).mean()", ("10.3a",), "formula"),
+    C("kl_mean_not_squared", "loss", "return (-0.5 * (1 + logvar_z - mean_z - torch.exp(logvar_z))).sum(dim=1).mean()", ("10.3a",), "formula"),
+    C("kl_sum_all", "loss", "return (-0.5 * (1 + logvar_z - mean_z ** 2 - torch.exp(logvar_z))).sum()", ("10.3a",), "reduction"),
+    C("kl_mean_all", "loss", "return (-0.5 * (1 + logvar_z - mean_z ** 2 - torch.exp(logvar_z))).mean()", ("10.3a",), "reduction"),
+    C("kl_wrong_axis", "loss", "return (-0.5 * (1 + logvar_z - mean_z ** 2 - torch.exp(logvar_z))).sum(dim=0).mean()", ("10.3a",), "reduction"),
+    C("kl_divided_twice", "loss", "return (-0.5 * (1 + logvar_z - mean_z ** 2 - torch.exp(logvar_z))).sum(dim=1).mean() / len(mean_z)", ("10.3a",), "reduction"),
+    # training and test loops
+    C("train_no_backward", "train_loop", {0: TRAIN_STEP + "optimizer.step()"}, ("10.4a",), "training loop"),
+    C("train_no_step", "train_loop", {0: TRAIN_STEP + "loss.backward()"}, ("10.4a",), "training loop"),
+    C("train_ascent", "train_loop", {0: TRAIN_STEP + "(-loss).backward()\noptimizer.step()"}, ("10.4a",), "training loop"),
+    C("train_new_optimizer_each_step", "train_loop", {0: TRAIN_STEP + "loss.backward()\noptimizer = torch.optim.Adam(model.parameters(), lr=lr)\noptimizer.step()"}, ("10.4a",), "training loop"),
+    C("test_kl_divided_by_batch", "train_loop", {1: TRAIN_STEP + "loss_kl = loss_kl / len(x)"}, ("10.4a",), "reduction"),
+    C("train_cvae_labels_not_one_hot", "train_cvae", {0: train_cvae(onehot="y.float().to(device)")}, ("10.6b",), "conditional VAE"),
+    C("train_cvae_no_zero_grad", "train_cvae", {0: train_cvae(zero="pass")}, ("10.6b",), "training loop"),
+    C("train_cvae_no_train_mode", "train_cvae", {0: train_cvae(train="pass")}, ("10.6b",), "training loop"),
+    C("test_cvae_no_eval", "train_cvae", {1: TEST_CVAE.format(mode="train", ctx="torch.no_grad()")}, ("10.6b",), "training loop"),
+    C("test_cvae_no_no_grad", "train_cvae", {1: TEST_CVAE.format(mode="eval", ctx="torch.enable_grad()")}, ("10.6b",), "training loop"),
+    # plots
+    C("plot_latent_axes_swapped", "plot_latent", "z = torch.tensor([[yi, xi]], dtype=torch.float32, device=device)\nx_decoded = model.decode(z)", ("10.5a",), "plotting"),
+    C("scatter_sampled_z", "scatterplot_latent", "z_mean = model.sample_latent(*model.encode(x.to(device)))", ("10.5d",), "plotting"),
+    C("scatter_logvar", "scatterplot_latent", "_, z_mean = model.encode(x.to(device))", ("10.5d",), "plotting"),
+    C("plot_cvae_wrong_class", "plot_latent_cvae", PLOT_CVAE.format(scale=2.0, rev="[::-1]", label=4), ("10.6d",), "conditional VAE"),
+    C("plot_cvae_y_not_reversed", "plot_latent_cvae", PLOT_CVAE.format(scale=2.0, rev="", label="digit"), ("10.6d",), "plotting"),
+    C("plot_cvae_wrong_scale", "plot_latent_cvae", PLOT_CVAE.format(scale=3.0, rev="[::-1]", label="digit"), ("10.6d",), "plotting"),
+    C("scatter_cvae_wrong_labels", "scatterplot_latent_cvae", SCATTER_CVAE.format(label="F.one_hot(torch.zeros_like(y), 10).float().to(device)"), ("10.6f",), "conditional VAE"),
+    # conditional VAE
+    C("cvae_decoder_ignores_y", "cvae_model", {4: "h = self.decoder_part1_z(z)"}, ("10.6a",), "conditional VAE"),
+    C("cvae_encoder_ignores_y", "cvae_model", {0: "self.encoder_part1_x = nn.Conv2d(1, 32, kernel_size=3, padding=1, stride=2)\nself.encoder_part1_y = lambda y: torch.zeros(len(y), 32 * 14 * 14, device=y.device)"}, ("10.6a",), "conditional VAE"),
+    C("cvae_no_sigmoid", "cvae_model", {2: "pass"}, ("10.6a",), "architecture"),
+]
+
+VARIANTS = [
+    C("sample_distributions", "vae_model", {1: "return torch.distributions.Normal(mean_z, std_z).rsample()"}),
+    C("sample_sqrt_exp", "vae_model", {1: "return mean_z + eps * torch.sqrt(torch.exp(logvar_z))"}),
+    C("sigmoid_rebuilt_sequential", "vae_model", {0: "self.decoder_part2 = nn.Sequential(*self.decoder_part2, nn.Sigmoid())"}),
+    C("kl_sum_over_len", "loss", "return torch.sum(-0.5 * (1 + logvar_z - mean_z.pow(2) - logvar_z.exp())) / len(mean_z)"),
+    C("kl_distributions", "loss", "from torch.distributions import Normal, kl_divergence\nq = Normal(mean_z, torch.exp(0.5 * logvar_z))\np = Normal(torch.zeros_like(mean_z), torch.ones_like(mean_z))\nreturn kl_divergence(q, p).sum(dim=1).mean()"),
+    C("kl_helper_function", "loss", "def per_dimension(m, lv):\n    return 0.5 * (m ** 2 + lv.exp() - 1 - lv)\nreturn torch.mean(torch.sum(per_dimension(mean_z, logvar_z), dim=1))"),
+    C("train_with_prints", "train_loop", {0: TRAIN_STEP + "loss.backward()\noptimizer.step()\nif epoch == 0 and metric[2] == 0:\n    print('first batch loss', loss.item())"}),
+    C("plot_latent_1d_z", "plot_latent", "x_decoded = model.decode(torch.tensor([xi, yi], dtype=torch.float32).to(device))"),
+    C("scatter_from_forward", "scatterplot_latent", "_, z_mean, _ = model(x.to(device))"),
+    C("cvae_concat_decoder", "cvae_model", {1: "self.decoder_part1_zy = nn.Linear(latent_size + num_classes, 7*7*64)",
+                                             4: "h = self.decoder_part1_zy(torch.cat([z, y], dim=-1))"}),
+    C("train_cvae_enumerate_model_zero_grad", "train_cvae", {0: '''optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+for epoch in range(num_epochs):
+    model.train()
+    total, count = 0.0, 0
+    for i, (x, y) in enumerate(train_iter):
+        model.zero_grad(set_to_none=True)
+        onehot = F.one_hot(y, num_classes=10).to(device, torch.float32)
+        recon_x, mean_z, logvar_z = model(x.to(device), onehot)
+        loss = loss_function(recon_x, x.to(device), mean_z, logvar_z)[0]
+        loss.backward()
+        optimizer.step()
+        total, count = total + loss.item() * len(x), count + len(x)
+    print(f"epoch {epoch + 1}: {total / count:.1f} nats per image; test {test_cvae(model)[0]:.1f}")'''}),
+]
+
+DEMO_MISTAKES = ["sample_exp_logvar", "kl_sum_all", "plot_latent_axes_swapped", "cvae_decoder_ignores_y"]
+
+CATALOGUE = Catalogue("vae_cvae", QUESTIONS, MUTANTS, VARIANTS, DEMO_MISTAKES)

@@ -1,0 +1,38 @@
+"""Shared fixtures: one nbgrader run per assignment grades every catalogue submission."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from instructor import notebooks
+from instructor.course import REPO, Course
+from instructor.verdicts import by_question, catalogue_submissions, grade_many
+from tests.catalogue import load
+
+JOBS = int(os.environ.get("JOBS", "2"))
+
+
+@pytest.fixture(scope="session")
+def graded(tmp_path_factory):
+    """``graded(assignment)`` -> (catalogue, submissions, grades), computed once per assignment."""
+    cache = {}
+
+    def run(assignment: str):
+        if assignment not in cache:
+            catalogue = load(assignment)
+            subs = catalogue_submissions(catalogue)
+            release = notebooks.read(REPO / "release" / assignment / f"{assignment}.ipynb")
+            subs["blank"] = ("blank", None, release)
+            work = tmp_path_factory.mktemp(f"grading-{assignment}")
+            grades = grade_many(assignment, {k: v[2] for k, v in subs.items()}, jobs=JOBS,
+                                workdir=work)
+            cache[assignment] = (catalogue, subs, grades, work)
+        return cache[assignment]
+
+    return run
+
+
+def question_scores(catalogue, grades):
+    return by_question(grades, catalogue.questions)
