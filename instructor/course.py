@@ -52,9 +52,10 @@ class Course:
         return cls(root, threads=threads)
 
     # ------------------------------------------------------------ nbgrader commands
-    def nbgrader(self, *args: str, timeout: float | None = None) -> str:
+    def nbgrader(self, *args: str, timeout: float | None = None,
+                 env: dict[str, str] | None = None) -> str:
         exe = Path(sys.executable).parent / "nbgrader"
-        env = dict(os.environ)
+        env = {**os.environ, **(env or {})}
         env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
         env["NBGRADER_DB_URL"] = self.db_url
         if self.threads:
@@ -90,11 +91,12 @@ class Course:
         (folder / "timestamp.txt").write_text("2026-11-20 12:00:00.000000 UTC")
         return path
 
-    def autograde(self, assignment: str, student: str | None = None) -> str:
+    def autograde(self, assignment: str, student: str | None = None,
+                  env: dict[str, str] | None = None) -> str:
         args = ["autograde", assignment, "--force"]
         if student:
             args.append(f"--student={student}")
-        return self.nbgrader(*args)
+        return self.nbgrader(*args, env=env)
 
     def feedback(self, assignment: str, student: str | None = None) -> str:
         args = ["generate_feedback", assignment, "--force"]

@@ -16,11 +16,13 @@ from instructor.course import REPO, Course, Grade
 
 
 def grade_many(assignment: str, submissions: dict, jobs: int = 1,
-               workdir: str | Path | None = None) -> dict[str, dict[str, Grade]]:
+               workdir: str | Path | None = None,
+               seed_of=None) -> dict[str, dict[str, Grade]]:
     """Autograde ``{student: notebook}`` with ``jobs`` nbgrader processes in parallel.
 
     Each worker has its own scratch course (its own gradebook), so they never share a
-    SQLite file.
+    SQLite file. ``seed_of(student)``, if given, sets ``VAE_TEST_SEED`` for that student's
+    grading (then each student is graded by its own nbgrader call).
     """
     names = sorted(submissions)
     shares = [names[k::jobs] for k in range(jobs) if names[k::jobs]]
@@ -32,7 +34,11 @@ def grade_many(assignment: str, submissions: dict, jobs: int = 1,
         course.release(assignment)
         for student in shares[k]:
             course.submit(student, assignment, submissions[student])
-        course.autograde(assignment)
+        if seed_of is None:
+            course.autograde(assignment)
+        else:
+            for student in shares[k]:
+                course.autograde(assignment, student, env={"VAE_TEST_SEED": str(seed_of(student))})
         return course.grades(assignment)
 
     results: dict[str, dict[str, Grade]] = {}

@@ -1,0 +1,96 @@
+"""``make grading-report``: how often the autograder's verdicts are right.
+
+For each assignment it autogrades, through nbgrader, the reference solution, every mutant
+(wrong answer) and every variant (legitimate answer) of ``tests/catalogue``, and the
+reference again under ``--seeds`` values of ``VAE_TEST_SEED``. It prints, per assignment
+and in total: mutants caught in the right question (naming the others), variants given
+full marks, false-failure runs of the reference, whether two gradings of the same
+submission agree, and the wall time.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+import time
+from pathlib import Path
+
+from instructor.course import assignment_names
+from instructor.verdicts import by_question, catalogue_submissions, grade_many, judge_full_marks, judge_mutant
+from tests.catalogue import load
+
+
+def report(assignment: str, jobs: int, seeds: int, workdir: Path) -> dict:
+    start = time.perf_counter()
+    catalogue = load(assignment)
+    subs = catalogue_submissions(catalogue)
+    notebooks = {name: nb for name, (_, _, nb) in subs.items()}
+    notebooks["reference-again"] = subs["reference"][2]
+    grades = grade_many(assignment, notebooks, jobs=jobs, workdir=workdir / assignment / "catalogue")
+    mutants, variants = [], []
+    for name, (kind, change, _) in subs.items():
+        scores = by_question(grades[name], catalogue.questions)
+        if kind == "mutant":
+            mutants.append(judge_mutant(change.name, change.questions, scores))
+        elif kind == "variant":
+            variants.append(judge_full_marks(change.name, scores))
+    same = {k: g.score for k, g in grades["reference"].items()} == \
+        {k: g.score for k, g in grades["reference-again"].items()}
+    false_failures = []
+    if seeds:
+        ref = subs["reference"][2]
+        seeded = {f"seed-{k:02d}": ref for k in range(1, seeds + 1)}
+        by_seed = grade_many(assignment, seeded, jobs=jobs, workdir=workdir / assignment / "seeds",
+                             seed_of=lambda student: int(student.split("-")[1]) * 1000)
+        for student, g in sorted(by_seed.items()):
+            verdict = judge_full_marks(student, by_question(g, catalogue.questions))
+            if not verdict.ok:
+                false_failures.append(f"{student}: {verdict.detail}")
+    return {"assignment": assignment, "mutants": mutants, "variants": variants,
+            "false_failures": false_failures, "seed_runs": seeds, "deterministic": same,
+            "seconds": time.perf_counter() - start}
+
+
+def print_report(results: list[dict]) -> bool:
+    ok = True
+    totals = {"caught": 0, "mutants": 0, "accepted": 0, "variants": 0, "ff": 0, "runs": 0, "s": 0.0}
+    print(f"{'assignment':14s} {'mutants caught':>15s} {'variants accepted':>18s} "
+          f"{'false failures':>15s} {'repeatable':>10s} {'wall time':>10s}")
+    for r in results:
+        caught = sum(v.ok for v in r["mutants"])
+        accepted = sum(v.ok for v in r["variants"])
+        print(f"{r['assignment']:14s} {caught:>7d}/{len(r['mutants']):<7d} {accepted:>9d}/{len(r['variants']):<8d} "
+              f"{len(r['false_failures']):>7d}/{r['seed_runs']:<7d} {'yes' if r['deterministic'] else 'NO':>10s} "
+              f"{r['seconds']:>9.0f}s")
+        for v in r["mutants"] + r["variants"]:
+            if not v.ok:
+                print(f"    {v.name}: {v.detail}")
+        for line in r["false_failures"]:
+            print(f"    {line}")
+        ok &= caught == len(r["mutants"]) and accepted == len(r["variants"]) \
+            and not r["false_failures"] and r["deterministic"]
+        for key, value in (("caught", caught), ("mutants", len(r["mutants"])), ("accepted", accepted),
+                           ("variants", len(r["variants"])), ("ff", len(r["false_failures"])),
+                           ("runs", r["seed_runs"]), ("s", r["seconds"])):
+            totals[key] += value
+    print(f"{'total':14s} {totals['caught']:>7d}/{totals['mutants']:<7d} {totals['accepted']:>9d}/{totals['variants']:<8d} "
+          f"{totals['ff']:>7d}/{totals['runs']:<7d} {'':>10s} {totals['s']:>9.0f}s")
+    return ok
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("assignments", nargs="*")
+    parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--seeds", type=int, default=30, help="reference runs under other VAE_TEST_SEED values")
+    args = parser.parse_args(argv)
+    workdir = Path(tempfile.mkdtemp(prefix="grading-report-"))
+    results = []
+    for assignment in args.assignments or assignment_names():
+        print(f"grading the {assignment} catalogue ...", flush=True)
+        results.append(report(assignment, args.jobs, args.seeds, workdir))
+    return 0 if print_report(results) else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
