@@ -19,12 +19,11 @@ from instructor.verdicts import apply
 from tests.catalogue import load
 
 
-def demo_submissions(assignment: str) -> dict:
-    source = notebooks.read(REPO / "source" / assignment / f"{assignment}.ipynb")
-    release = notebooks.read(REPO / "release" / assignment / f"{assignment}.ipynb")
+def demo_submissions(assignment: str, root: Path = REPO) -> dict:
+    source = notebooks.read(root / "source" / assignment / f"{assignment}.ipynb")
+    release = notebooks.read(root / "release" / assignment / f"{assignment}.ipynb")
     catalogue = load(assignment)
     regions = notebooks.solution_regions(source)
-    mistakes = notebooks.reference_submission(source, release)
     answers = {k: list(v) for k, v in regions.items()}
     for name in catalogue.demo_mistakes:
         change = catalogue.mutant(name)
@@ -42,15 +41,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--root", default=str(REPO), help="course root (default: this repository)")
     args = parser.parse_args(argv)
     course = Course(args.root)
+    if not (course.root / "source").is_dir():
+        parser.error(f"{course.root} is not a course directory: it has no source/ folder")
     assignments = args.assignments or assignment_names()
     csv_path = course.root / "grades.csv"
     for k, assignment in enumerate(assignments):
         start = time.perf_counter()
         print(f"[{assignment}] generating the release ...", flush=True)
         course.release(assignment)
-        for student, nb in demo_submissions(assignment).items():
+        submissions = demo_submissions(assignment, course.root)
+        for student, nb in submissions.items():
             course.submit(student, assignment, nb)
-        print(f"[{assignment}] autograding {', '.join(demo_submissions(assignment))} ...", flush=True)
+        print(f"[{assignment}] autograding {', '.join(submissions)} ...", flush=True)
         course.autograde(assignment)
         print(f"[{assignment}] generating feedback ...", flush=True)
         course.feedback(assignment)
