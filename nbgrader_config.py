@@ -18,3 +18,11 @@ c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 # A graded notebook runs in seconds with the grading budget; a cell that takes longer is stuck.
 c.ExecutePreprocessor.timeout = 300
 c.Execute.timeout = 300
+
+# Feedback shows points, visible test output and the failing test's message, but not the
+# hidden test code (instructor/feedback.py).
+c.GenerateFeedback.preprocessors = [
+    "nbgrader.preprocessors.GetGrades",
+    "instructor.feedback.HideHiddenTests",
+    "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
+]

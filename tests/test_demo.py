@@ -34,5 +34,21 @@ def test_demo_grades_reference_blank_and_mistakes(assignment, tmp_path, capsys):
     for student in ("demo-reference", "demo-blank", "demo-mistakes"):
         html = tmp_path / "feedback" / student / assignment / f"{assignment}.html"
         assert html.exists() and "Score:" in html.read_text()
+    html = (tmp_path / "feedback" / "demo-mistakes" / assignment / f"{assignment}.html").read_text()
+    assert "hidden tests ran here" in html and "BEGIN HIDDEN TESTS" not in html
+    import html as html_lib
+    plain = html_lib.unescape(html)
+    source = (tmp_path / "source" / assignment / f"{assignment}.ipynb").read_text()
+    import json
+    for cell in json.loads(source)["cells"]:
+        text = "".join(cell["source"])
+        if "### BEGIN HIDDEN TESTS" in text:
+            hidden = text.split("### BEGIN HIDDEN TESTS")[1].split("### END HIDDEN TESTS")[0]
+            visible = text.split("### BEGIN HIDDEN TESTS")[0]
+            for line in hidden.splitlines():
+                line = line.strip()
+                if len(line) > 30 and line not in visible and not line.startswith(("#", '"', "f\"")):
+                    assert line not in plain, f"feedback reveals hidden test code: {line}"
+    assert "Error:" in plain, "failed tests show their message as a hint"
     exported = list(csv.DictReader(open(tmp_path / "gradebook.csv")))
     assert {r["student_id"] for r in exported} >= {"demo-reference", "demo-blank", "demo-mistakes"}
