@@ -15,7 +15,7 @@ from pathlib import Path
 from instructor import notebooks
 from instructor.course import REPO, Course, assignment_names
 from instructor.report import question_table, write_csv
-from instructor.verdicts import apply
+from instructor.verdicts import changed_answers
 from tests.catalogue import load
 
 
@@ -24,11 +24,7 @@ def demo_submissions(assignment: str, root: Path = REPO) -> dict:
     release = notebooks.read(root / "release" / assignment / f"{assignment}.ipynb")
     catalogue = load(assignment)
     regions = notebooks.solution_regions(source)
-    answers = {k: list(v) for k, v in regions.items()}
-    for name in catalogue.demo_mistakes:
-        change = catalogue.mutant(name)
-        for region, code in change.regions.items():
-            answers[change.cell][region] = code.strip("\n")
+    answers = changed_answers(regions, *(catalogue.mutant(name) for name in catalogue.demo_mistakes))
     mistakes = notebooks.fill(release, answers, notebooks.written_answers(source))
     return {"demo-reference": notebooks.reference_submission(source, release),
             "demo-blank": release,

@@ -36,7 +36,7 @@ def is_solution(cell: NotebookNode) -> bool:
 
 def solution_regions(source: NotebookNode) -> dict[str, list[str]]:
     """For each autograded answer cell of a master notebook, its solution regions' code,
-    dedented (so it can be re-indented at the stub's position)."""
+    indented as in the master (the release's stub sits at the same indentation)."""
     regions: dict[str, list[str]] = {}
     for cell in source.cells:
         if cell.cell_type != "code" or not is_solution(cell):
@@ -46,7 +46,7 @@ def solution_regions(source: NotebookNode) -> dict[str, list[str]]:
             if BEGIN in line:
                 current = []
             elif END in line:
-                found.append(textwrap.dedent("\n".join(current)))
+                found.append("\n".join(current))
                 current = None
             elif current is not None:
                 current.append(line)
@@ -69,8 +69,8 @@ def fill(release: NotebookNode, code: dict[str, list[str]] | None = None,
          text: dict[str, str] | None = None) -> NotebookNode:
     """A copy of a release notebook with answers in place of its stubs.
 
-    ``code[grade_id][k]`` replaces the k-th ``# YOUR CODE HERE`` stub of that answer cell,
-    indented like the stub; ``text[grade_id]`` replaces a written answer. Cells not named
+    ``code[grade_id][k]`` (indented as in the master) replaces the k-th
+    ``# YOUR CODE HERE`` stub of that answer cell; ``text[grade_id]`` replaces a written answer. Cells not named
     keep their stubs, as a student who skipped them would.
     """
     code, text = code or {}, text or {}
@@ -92,8 +92,7 @@ def _replace_stubs(source: str, answers: list[str], gid: str) -> str:
         if line.strip() == STUB[0] and i + 1 < len(lines) and lines[i + 1].strip() == STUB[1]:
             if k >= len(answers):
                 raise ValueError(f"Cell {gid} has more stubs than the {len(answers)} answers given.")
-            indent = line[:len(line) - len(line.lstrip())]
-            out.extend(textwrap.indent(answers[k], indent, lambda s: True).split("\n"))
+            out.extend(answers[k].split("\n"))
             k += 1
             i += 2
             continue
@@ -107,15 +106,3 @@ def _replace_stubs(source: str, answers: list[str], gid: str) -> str:
 def reference_submission(source: NotebookNode, release: NotebookNode) -> NotebookNode:
     """The release notebook completed with the master's solutions and model answers."""
     return fill(release, solution_regions(source), written_answers(source))
-
-
-def with_region(source: NotebookNode, release: NotebookNode, cell: str, replacement: str,
-                region: int = 0, answers: dict[str, list[str]] | None = None) -> NotebookNode:
-    """The reference submission with one solution region replaced (a mutant or a variant)."""
-    answers = copy.deepcopy(answers or solution_regions(source))
-    if cell not in answers:
-        raise KeyError(f"No answer cell {cell!r}; answer cells: {', '.join(answers)}")
-    if region >= len(answers[cell]):
-        raise IndexError(f"Answer cell {cell!r} has {len(answers[cell])} regions, not {region + 1}.")
-    answers[cell][region] = textwrap.dedent(replacement).strip("\n")
-    return fill(release, answers, written_answers(source))

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import textwrap
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -105,8 +106,33 @@ def catalogue_submissions(catalogue, include: set[str] | None = None) -> dict[st
 
 
 def apply(source, release, regions, change):
+    """The reference submission with ``change`` (a catalogue entry) applied."""
+    return notebooks.fill(release, changed_answers(regions, change), notebooks.written_answers(source))
+
+
+def indentation(text: str) -> str:
+    """The smallest leading whitespace of the non-blank lines of ``text``."""
+    lines = [line for line in text.split("\n") if line.strip()]
+    return min((line[:len(line) - len(line.lstrip())] for line in lines), key=len, default="")
+
+
+def changed_answers(regions: dict[str, list[str]], *changes) -> dict[str, list[str]]:
+    """Solution regions with catalogue changes applied; errors name the change at fault."""
     answers = {k: list(v) for k, v in regions.items()}
-    for region, code in change.regions.items():
-        nb = notebooks.with_region(source, release, change.cell, code, region, answers)
-        answers[change.cell][region] = code.strip("\n")
-    return nb
+    for change in changes:
+        if change.cell not in answers:
+            raise KeyError(f"{change.name}: no answer cell {change.cell!r}")
+        cell = answers[change.cell]
+        for region, code in change.regions.items():
+            if region >= len(cell):
+                raise IndexError(f"{change.name}: cell {change.cell!r} has {len(cell)} regions")
+            indent = indentation(cell[region])
+            cell[region] = textwrap.indent(textwrap.dedent(code).strip("\n"), indent, lambda line: True)
+        for old, new in change.edits:
+            # Each region is followed by a line break in the master.
+            hits = [k for k, text in enumerate(cell) if old in text + "\n"]
+            if not hits:
+                raise ValueError(f"{change.name}: {old!r} is not in the solution of {change.cell!r}")
+            edited = (cell[hits[0]] + "\n").replace(old, new, 1)
+            cell[hits[0]] = edited[:-1] if edited.endswith("\n") else edited
+    return answers

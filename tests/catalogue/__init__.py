@@ -12,14 +12,25 @@ from dataclasses import dataclass, field
 
 @dataclass(frozen=True)
 class Change:
+    """One answer: either whole solution regions (``code``) or text edits of them (``edits``).
+
+    ``code`` maps a region index (counting the cell's ``### BEGIN SOLUTION`` regions from 0)
+    to its replacement, written at zero indentation; a plain string means region 0.
+    ``edits`` is a tuple of ``(old, new)`` pairs, each replacing the first occurrence of
+    ``old`` in the region that contains it (as the master's solution reads).
+    """
+
     name: str
     cell: str
-    code: dict[int, str] | str  # region index -> code; a str means region 0
+    code: dict[int, str] | str | None = None
     questions: tuple[str, ...] = ()  # mutants: the questions that must lose points
     family: str = ""
+    edits: tuple[tuple[str, str], ...] = ()
 
     @property
     def regions(self) -> dict[int, str]:
+        if self.code is None:
+            return {}
         return {0: self.code} if isinstance(self.code, str) else dict(self.code)
 
 
