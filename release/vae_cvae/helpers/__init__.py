@@ -8,7 +8,9 @@ The notebooks hold the exercises; this package holds what they reuse:
 - :mod:`helpers.budget`   -- the small training budget used while nbgrader grades;
 - :mod:`helpers.plotting` -- image grids as arrays, and figures built from them;
 - :mod:`helpers.progress` -- a live loss plot and a progress line for training loops;
-- :mod:`helpers.checks`   -- utilities for the notebooks' test cells.
+- :mod:`helpers.checks`   -- utilities for the notebooks' test cells;
+- :mod:`helpers.annealing_checks`, :mod:`helpers.fashion_checks` -- stand-ins and stubs for
+  the tests of the ``kl_annealing`` and ``fashion_vae`` notebooks.
 """
 from .batches import BatchIterator
 from .budget import grading_mode, scaled

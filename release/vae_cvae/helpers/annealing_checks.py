@@ -83,9 +83,9 @@ class TinyMLPVAE(nn.Module):
         self.decoder = nn.Sequential(nn.Linear(latent_size, 32), nn.LeakyReLU(),
                                      nn.Linear(32, 784), nn.Sigmoid())
         torch.random.set_rng_state(state)
-        self.device = torch.device(device)
         self.deterministic = deterministic
-        self.to(self.device)
+        self.to(device)
+        self.device = next(self.parameters()).device  # e.g. cuda:0 for "cuda"
 
     def _check(self, x: torch.Tensor) -> torch.Tensor:
         if x.device != self.device:
@@ -173,11 +173,17 @@ class GridStubVAE(nn.Module):
 
 
 def tiny_dataset(n: int, seed: int = 0, binary: bool = True) -> Dataset:
-    """``n`` random 28x28 training images (and 10 test images) as a :class:`helpers.Dataset`."""
+    """``n`` 28x28 training images (and 10 test images) as a :class:`helpers.Dataset`.
+
+    ``binary=True``: copies of 4 random black-and-white patterns, so a model can learn them
+    within a few steps; ``binary=False``: independent uniform grey levels.
+    """
     generator = torch.Generator().manual_seed(seed)
-    x = torch.rand(n + 10, 1, 28, 28, generator=generator)
     if binary:
-        x = x.round()
+        patterns = torch.rand(4, 1, 28, 28, generator=generator).round()
+        x = patterns[torch.randint(0, 4, (n + 10,), generator=generator)]
+    else:
+        x = torch.rand(n + 10, 1, 28, 28, generator=generator)
     y = torch.randint(0, 10, (n + 10,), generator=generator)
     return Dataset("random test images", f"generated with seed {seed}", x[:n], y[:n],
                    x[n:], y[n:], MNIST_CLASSES)

@@ -6,7 +6,8 @@ where a VAE has ``encoder``, ``decoder``, ``r_loss(x, y)``, ``kl_loss(mu, sigma)
 The pieces here replace everything around the code under test, so that each test cell
 judges one question only:
 
-- :func:`bare_instance`, :func:`named_layer`, :func:`layers_of` -- reach into a student's class;
+- :func:`method_host`, :func:`bare_instance`, :func:`named_layer`, :func:`layers_of` -- reach
+  into a student's class;
 - :class:`RecordingPart` -- stands in for ``Encoder``/``Decoder`` and records its arguments;
 - :class:`StubEncoder`, :class:`StubDecoder`, :class:`FixedNoise`, :func:`reference_r_loss`,
   :func:`reference_kl_loss` -- the pieces around ``VAE.forward``;
@@ -39,6 +40,15 @@ def bare_instance(cls: type) -> nn.Module:
     module = cls.__new__(cls)
     nn.Module.__init__(module)
     return module
+
+
+def method_host(cls: type, *args) -> nn.Module:
+    """An instance of ``cls`` on which to call the methods under test: ``cls(*args)`` when
+    the constructor works (so methods may use what it sets up), else :func:`bare_instance`."""
+    try:
+        return cls(*args)
+    except Exception:
+        return bare_instance(cls)
 
 
 def named_layer(module: nn.Module, name: str, kind: type, owner: str) -> nn.Module:

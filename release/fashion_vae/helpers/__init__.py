@@ -1,0 +1,28 @@
+"""Shared machinery for the VAE course notebooks.
+
+The notebooks hold the exercises; this package holds what they reuse:
+
+- :mod:`helpers.device`   -- choosing cuda, then mps, then cpu;
+- :mod:`helpers.data`     -- MNIST / Fashion-MNIST through torchvision, with an offline fallback;
+- :mod:`helpers.batches`  -- a fast in-memory batch iterator;
+- :mod:`helpers.budget`   -- the small training budget used while nbgrader grades;
+- :mod:`helpers.plotting` -- image grids as arrays, and figures built from them;
+- :mod:`helpers.progress` -- a live loss plot and a progress line for training loops;
+- :mod:`helpers.checks`   -- utilities for the notebooks' test cells;
+- :mod:`helpers.annealing_checks`, :mod:`helpers.fashion_checks` -- stand-ins and stubs for
+  the tests of the ``kl_annealing`` and ``fashion_vae`` notebooks.
+"""
+from .batches import BatchIterator
+from .budget import grading_mode, scaled
+from .data import Dataset, load_fashion_mnist, load_mnist
+from .device import choose_device
+
+__all__ = [
+    "BatchIterator",
+    "Dataset",
+    "choose_device",
+    "grading_mode",
+    "load_fashion_mnist",
+    "load_mnist",
+    "scaled",
+]
