@@ -13,12 +13,14 @@ export PYTHONDONTWRITEBYTECODE := 1
 JOBS ?= 2
 ASSIGNMENT ?=
 
-.PHONY: help venv release demo test lab grading-report clean
+.PHONY: help venv release demo autograde test lab grading-report clean
 
 help:
 	@echo "make demo            generate the releases and autograde the demo submissions"
 	@echo "make test            run the test suite"
 	@echo "make release         regenerate release/ from source/"
+	@echo "make autograde ASSIGNMENT=vae_cvae JOBS=2"
+	@echo "                     autograde every submission in submitted/ with JOBS workers"
 	@echo "make lab             open the course in JupyterLab"
 	@echo "make grading-report  grade the mutant/variant catalogue and print the verdicts"
 
@@ -42,6 +44,10 @@ release: venv
 
 demo: venv
 	$(BIN)/python -m instructor.demo $(ASSIGNMENT)
+
+autograde: venv
+	@test -n "$(ASSIGNMENT)" || { echo "usage: make autograde ASSIGNMENT=<one of: $(notdir $(wildcard source/*))> [JOBS=N]"; exit 2; }
+	$(BIN)/python -m instructor.autograde $(ASSIGNMENT) --jobs $(JOBS)
 
 test: venv
 	$(BIN)/python -m pytest tests -q -p no:cacheprovider

@@ -22,13 +22,37 @@ def graded(tmp_path_factory):
     def run(assignment: str):
         if assignment not in cache:
             catalogue = load(assignment)
-            subs = catalogue_submissions(catalogue)
+            subs = catalogue_submissions(catalogue, bundle_variants=True)
             release = notebooks.read(REPO / "release" / assignment / f"{assignment}.ipynb")
             subs["blank"] = ("blank", None, release)
             work = tmp_path_factory.mktemp(f"grading-{assignment}")
             grades = grade_many(assignment, {k: v[2] for k, v in subs.items()}, jobs=JOBS,
                                 workdir=work)
             cache[assignment] = (catalogue, subs, grades, work)
+        return cache[assignment]
+
+    return run
+
+
+@pytest.fixture(scope="session")
+def demo_run(tmp_path_factory):
+    """``demo_run(assignment)`` -> (course root, printed output): ``make demo`` for one
+    assignment on a scratch copy of the course, run once per session."""
+    import contextlib
+    import io
+
+    from instructor import demo
+    cache = {}
+
+    def run(assignment: str):
+        if assignment not in cache:
+            root = tmp_path_factory.mktemp(f"demo-{assignment}")
+            Course.scratch(root, [assignment])
+            out = io.StringIO()
+            with contextlib.redirect_stdout(out):
+                code = demo.main([assignment, "--root", str(root)])
+            assert code == 0, out.getvalue()
+            cache[assignment] = (root, out.getvalue())
         return cache[assignment]
 
     return run

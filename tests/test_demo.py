@@ -5,16 +5,13 @@ import csv
 
 import pytest
 
-from instructor import demo
-from instructor.course import Course, assignment_names
+from instructor.course import assignment_names
 from tests.catalogue import load
 
 
 @pytest.mark.parametrize("assignment", assignment_names())
-def test_demo_grades_reference_blank_and_mistakes(assignment, tmp_path, capsys):
-    Course.scratch(tmp_path, [assignment])
-    assert demo.main([assignment, "--root", str(tmp_path)]) == 0
-    out = capsys.readouterr().out
+def test_demo_grades_reference_blank_and_mistakes(assignment, demo_run):
+    tmp_path, out = demo_run(assignment)
     assert f"== {assignment} ==" in out and "demo-reference" in out
 
     catalogue = load(assignment)

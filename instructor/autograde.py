@@ -1,0 +1,171 @@
+"""``make autograde ASSIGNMENT=... JOBS=N``: autograde a whole class with N parallel workers.
+
+nbgrader grades one submission after the other. Here the submissions found in
+``submitted/<student>/<assignment>/`` are dealt round-robin to N workers; each worker is one
+``nbgrader autograde`` process that skips the other workers' students
+(``--CourseDirectory.student_id_exclude``). All workers write to the same gradebook:
+
+* SQLite: the database URL gets a busy timeout, so a worker that finds the file locked
+  waits for the other worker's short write instead of failing with "database is locked".
+  nbgrader opens the gradebook only around its reads and writes, never while a notebook
+  runs, so waits are short.
+* PostgreSQL (``NBGRADER_DB_URL=postgresql://...``): concurrent writers are the server's job.
+
+Each worker's kernels get ``cpu_count // N`` CPU threads and, on a host with several GPUs,
+one GPU each (``CUDA_VISIBLE_DEVICES``, dealt round-robin).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from instructor.course import REPO, Course, NbgraderError
+
+SQLITE_BUSY_TIMEOUT_S = 600
+
+
+@dataclass
+class WorkerRun:
+    worker: int
+    students: list[str]
+    seconds: float = 0.0
+    error: str | None = None
+    env: dict[str, str] = field(default_factory=dict)
+
+
+def with_busy_timeout(db_url: str, seconds: int = SQLITE_BUSY_TIMEOUT_S) -> str:
+    """A SQLite URL that waits up to ``seconds`` for a lock (other URLs are returned as is)."""
+    if not db_url.startswith("sqlite:") or "timeout=" in db_url:
+        return db_url
+    return f"{db_url}{'&' if '?' in db_url else '?'}timeout={seconds}"
+
+
+def submitted_students(course: Course, assignment: str) -> list[str]:
+    folder = course.root / "submitted"
+    return sorted(p.parent.name for p in folder.glob(f"*/{assignment}") if p.is_dir())
+
+
+def gpu_ids() -> list[str]:
+    """The GPUs this host lets us use: ``CUDA_VISIBLE_DEVICES`` if set, else ``nvidia-smi -L``."""
+    visible = os.environ.get("CUDA_VISIBLE_DEVICES")
+    if visible is not None:
+        return [g.strip() for g in visible.split(",") if g.strip() and g.strip() != "-1"]
+    if not shutil.which("nvidia-smi"):
+        return []
+    try:
+        out = subprocess.run(["nvidia-smi", "-L"], capture_output=True, text=True, timeout=30).stdout
+    except (OSError, subprocess.SubprocessError):
+        return []
+    return [str(k) for k, line in enumerate(out.splitlines()) if line.startswith("GPU ")]
+
+
+def worker_env(worker: int, jobs: int, gpus: list[str], cpus: int | None = None) -> dict[str, str]:
+    threads = str(max(1, (cpus or os.cpu_count() or 1) // jobs))
+    env = {"OMP_NUM_THREADS": threads, "MKL_NUM_THREADS": threads}
+    if len(gpus) > 1:
+        env["CUDA_VISIBLE_DEVICES"] = gpus[worker % len(gpus)]
+    return env
+
+
+def autograde_class(course: Course, assignment: str, jobs: int = 1,
+                    students: list[str] | None = None, log=print) -> list[WorkerRun]:
+    """Autograde ``students`` (default: every submission of ``assignment``) with ``jobs``
+    nbgrader processes writing to ``course``'s gradebook. Returns one record per worker;
+    a worker whose nbgrader call failed carries the end of its log in ``error``."""
+    everyone = submitted_students(course, assignment)
+    students = sorted(students if students is not None else everyone)
+    if not students:
+        raise FileNotFoundError(f"No submissions of {assignment!r} in {course.root / 'submitted'}/"
+                                f"<student>/{assignment}/: collect them first (nbgrader collect, "
+                                f"or copy them there).")
+    ensure_assignment(course, assignment)
+    jobs = max(1, min(jobs, len(students)))
+    gpus = gpu_ids()
+    shared = Course(course.root, db_url=with_busy_timeout(course.db_url))
+    runs = [WorkerRun(k, students[k::jobs], env=worker_env(k, jobs, gpus)) for k in range(jobs)]
+
+    def work(run: WorkerRun) -> WorkerRun:
+        others = sorted(set(everyone) - set(run.students))
+        args = ["autograde", assignment, "--force"]
+        if others:
+            args.append(f"--CourseDirectory.student_id_exclude={','.join(others)}")
+        start = time.perf_counter()
+        try:
+            shared.nbgrader(*args, env=run.env)
+        except NbgraderError as err:
+            run.error = str(err)
+        run.seconds = time.perf_counter() - start
+        return run
+
+    log(f"[{assignment}] autograding {len(students)} submission(s) with {jobs} worker(s)"
+        + (f" over GPUs {', '.join(gpus)}" if len(gpus) > 1 else ""), flush=True)
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        done = list(pool.map(work, runs))
+    for run in done:
+        status = "ok" if run.error is None else "FAILED"
+        log(f"  worker {run.worker}: {len(run.students)} submission(s) in {run.seconds:.1f} s, {status}"
+            + (f" (CUDA_VISIBLE_DEVICES={run.env['CUDA_VISIBLE_DEVICES']})"
+               if "CUDA_VISIBLE_DEVICES" in run.env else ""), flush=True)
+        if run.error:
+            log("    " + run.error.replace("\n", "\n    "), flush=True)
+    return done
+
+
+def ensure_assignment(course: Course, assignment: str) -> None:
+    """Generate the release if the gradebook does not know ``assignment`` yet (autograde
+    compares submissions with the master's cells stored there)."""
+    from nbgrader.api import Gradebook, MissingEntry
+    # A new gradebook is created with the `alembic` command, which sits beside Python.
+    bindir = str(Path(sys.executable).parent)
+    if bindir not in os.environ.get("PATH", "").split(os.pathsep):
+        os.environ["PATH"] = f"{bindir}{os.pathsep}{os.environ.get('PATH', '')}"
+    with Gradebook(with_busy_timeout(course.db_url)) as gb:
+        try:
+            gb.find_assignment(assignment)
+            return
+        except MissingEntry:
+            pass
+    if not (course.root / "source" / assignment).is_dir():
+        raise FileNotFoundError(f"No assignment {assignment!r}: {course.root / 'source' / assignment} "
+                                f"does not exist.")
+    course.release(assignment)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("assignment")
+    parser.add_argument("--jobs", type=int, default=1, help="parallel workers (default 1)")
+    parser.add_argument("--root", default=str(REPO), help="course root (default: this repository)")
+    args = parser.parse_args(argv)
+    if args.jobs < 1:
+        parser.error("--jobs must be at least 1")
+    from instructor.report import question_table
+    from tests.catalogue import load
+    course = Course(args.root)
+    start = time.perf_counter()
+    try:
+        runs = autograde_class(course, args.assignment, jobs=args.jobs)
+    except FileNotFoundError as err:
+        print(f"error: {err}")
+        return 2
+    elapsed = time.perf_counter() - start
+    students = [s for r in runs for s in r.students]
+    grades = {s: g for s, g in course.grades(args.assignment).items() if s in students}
+    print(question_table(args.assignment, grades, load(args.assignment).questions))
+    print(f"{len(students)} submission(s) in {elapsed:.1f} s with {len(runs)} worker(s): "
+          f"{len(students) / elapsed * 60:.1f} submissions per minute")
+    ungraded = sorted(set(students) - set(grades))
+    if ungraded:
+        print(f"no grades for: {', '.join(ungraded)} (see the worker logs above)")
+    return 1 if ungraded or any(r.error for r in runs) else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,73 @@
+"""Parallel class autograding (``make autograde JOBS=N``): same grades as nbgrader's serial run,
+one consistent SQLite gradebook, clear errors."""
+from __future__ import annotations
+
+import shutil
+import sqlite3
+
+import pytest
+
+from instructor import autograde
+from instructor.course import Course
+
+ASSIGNMENT = "fashion_vae"  # the quickest to execute
+
+
+def scores(course: Course, students) -> dict:
+    return {s: {cell: g.score for cell, g in cells.items()}
+            for s, cells in course.grades(ASSIGNMENT).items() if s in students}
+
+
+def test_two_workers_give_the_serial_grades_in_one_gradebook(demo_run, tmp_path):
+    serial_root, _ = demo_run(ASSIGNMENT)  # graded by one plain `nbgrader autograde`
+    serial = Course(serial_root)
+    students = autograde.submitted_students(serial, ASSIGNMENT)
+    assert len(students) == 3
+
+    course = Course.scratch(tmp_path, [ASSIGNMENT])
+    shutil.copytree(serial_root / "submitted", tmp_path / "submitted")
+    runs = autograde.autograde_class(course, ASSIGNMENT, jobs=2, log=lambda *a, **k: None)
+
+    assert [len(r.students) for r in runs] == [2, 1]
+    assert all(r.error is None for r in runs), [r.error for r in runs]
+    assert all(r.env["OMP_NUM_THREADS"] == str(max(1, (__import__("os").cpu_count() or 1) // 2))
+               for r in runs)
+    parallel = scores(course, students)
+    assert parallel == scores(serial, students)
+    assert parallel["demo-reference"] != parallel["demo-blank"]  # the comparison can fail
+    # One gradebook, one submission row per student, and SQLite finds it intact.
+    db = sqlite3.connect(tmp_path / "gradebook.db")
+    assert db.execute("pragma integrity_check").fetchone() == ("ok",)
+    rows = db.execute("select student_id from submitted_assignment").fetchall()
+    assert sorted(r[0] for r in rows) == students
+
+
+def test_sqlite_urls_get_a_busy_timeout_and_others_are_left_alone():
+    assert autograde.with_busy_timeout("sqlite:////x/gradebook.db") == "sqlite:////x/gradebook.db?timeout=600"
+    assert autograde.with_busy_timeout("sqlite:////x/g.db?timeout=5") == "sqlite:////x/g.db?timeout=5"
+    url = "postgresql://grader@db/vae"
+    assert autograde.with_busy_timeout(url) == url
+
+
+def test_workers_are_spread_over_gpus_and_share_the_cpus():
+    gpus = ["0", "1", "2"]
+    envs = [autograde.worker_env(k, 4, gpus, cpus=8) for k in range(4)]
+    assert [e["CUDA_VISIBLE_DEVICES"] for e in envs] == ["0", "1", "2", "0"]
+    assert all(e["OMP_NUM_THREADS"] == "2" for e in envs)
+    # One GPU or none: every worker keeps the host's view.
+    assert "CUDA_VISIBLE_DEVICES" not in autograde.worker_env(1, 2, ["0"], cpus=2)
+    assert autograde.worker_env(0, 4, [], cpus=2)["OMP_NUM_THREADS"] == "1"
+
+
+def test_gpu_ids_follow_cuda_visible_devices(monkeypatch):
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "2,3")
+    assert autograde.gpu_ids() == ["2", "3"]
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "-1")
+    assert autograde.gpu_ids() == []
+
+
+def test_no_submissions_is_a_clear_error(tmp_path):
+    course = Course.scratch(tmp_path, [ASSIGNMENT])
+    with pytest.raises(FileNotFoundError, match="No submissions of 'fashion_vae'.*collect them first"):
+        autograde.autograde_class(course, ASSIGNMENT, jobs=2)
+    assert autograde.main([ASSIGNMENT, "--root", str(tmp_path), "--jobs", "2"]) == 2
