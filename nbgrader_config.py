@@ -18,6 +18,9 @@ c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 # A graded notebook runs in seconds with the grading budget; a cell that takes longer is stuck.
 c.ExecutePreprocessor.timeout = 300
 c.Execute.timeout = 300
+# Once every cell has run and its outputs are saved, stop the kernel at once: a graceful
+# shutdown waits up to seconds for the kernel process to tidy up, per submission.
+c.Execute.shutdown_kernel = "immediate"
 
 # Feedback shows points, visible test output and the failing test's message, but not the
 # hidden test code (instructor/feedback.py).

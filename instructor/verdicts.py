@@ -90,19 +90,47 @@ def judge_full_marks(name: str, scores: dict[str, tuple[float, float]]) -> Verdi
     return Verdict(name, True, "full marks")
 
 
-def catalogue_submissions(catalogue, include: set[str] | None = None) -> dict[str, tuple[str, object, object]]:
-    """``{student: (kind, change, notebook)}`` for the reference, the mutants and the variants."""
+def catalogue_submissions(catalogue, include: set[str] | None = None,
+                          bundle_variants: bool = False) -> dict[str, tuple[str, object, object]]:
+    """``{student: (kind, change, notebook)}`` for the reference, the mutants and the variants.
+
+    With ``bundle_variants``, variants are graded in bundles (kind ``"variants"``, change: the
+    tuple of variants) instead of one submission each: a bundle holds at most one variant
+    per answer cell, all applied together. That is honest for variants, and stricter than
+    one at a time: every question's tests run against the bundle's answer for that cell,
+    and the bundle must keep every point. (Mutants are never bundled: a lost point could
+    not be traced to one of them.)
+    """
     a = catalogue.assignment
     source = notebooks.read(REPO / "source" / a / f"{a}.ipynb")
     release = notebooks.read(REPO / "release" / a / f"{a}.ipynb")
     regions = notebooks.solution_regions(source)
     out = {"reference": ("reference", None, notebooks.reference_submission(source, release))}
     for kind, changes in (("mutant", catalogue.mutants), ("variant", catalogue.variants)):
-        for change in changes:
-            if include is not None and change.name not in include:
-                continue
+        chosen = [c for c in changes if include is None or c.name in include]
+        if kind == "variant" and bundle_variants:
+            for k, bundle in enumerate(bundles(chosen)):
+                answers = changed_answers(regions, *bundle)
+                nb = notebooks.fill(release, answers, notebooks.written_answers(source))
+                out[f"variants-{k:02d}"] = ("variants", tuple(bundle), nb)
+            continue
+        for change in chosen:
             out[f"{kind}-{change.name}"] = (kind, change, apply(source, release, regions, change))
     return out
+
+
+def bundles(changes) -> list[list]:
+    """Group catalogue changes so that no group changes the same answer cell twice
+    (first fit, in catalogue order)."""
+    groups: list[list] = []
+    for change in changes:
+        for group in groups:
+            if all(other.cell != change.cell for other in group):
+                group.append(change)
+                break
+        else:
+            groups.append([change])
+    return groups
 
 
 def apply(source, release, regions, change):
