@@ -1,0 +1,156 @@
+"""Grading speed: one complete submission, and a class graded by parallel workers.
+
+1. One complete submission (the reference solutions) of every assignment, autograded by
+   ``nbgrader autograde`` in grading mode, against executing the same notebooks in full
+   student mode (nbclient, no ``NBGRADER_EXECUTION``, the training budgets students run).
+2. A class of ``--class-size`` demo submissions (reference, blank and typical mistakes,
+   dealt over the assignments) autograded with ``make autograde``'s machinery at JOBS=1 and
+   at JOBS=2, each in a fresh scratch course, and the throughput ratio. The grades of the
+   two runs are compared too.
+
+Everything runs on scratch copies of the course; the repository's gradebook is not touched.
+
+    python -m bench.grading [--class-size 24] [--skip-student-mode]
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+import nbformat
+
+from instructor import notebooks
+from instructor.autograde import autograde_class
+from instructor.course import REPO, Course, assignment_names
+from instructor.demo import demo_submissions
+
+
+def machine() -> str:
+    gpu = "no GPU"
+    try:
+        import torch
+        if torch.cuda.is_available():
+            gpu = ", ".join(torch.cuda.get_device_name(k) for k in range(torch.cuda.device_count()))
+    except ImportError:
+        pass
+    return f"{platform.node()}: {os.cpu_count()} CPU cores, {gpu}"
+
+
+def data_used() -> str:
+    fallback = os.environ.get("VAE_DATA_FALLBACK")
+    return f"$VAE_DATA={os.environ.get('VAE_DATA', 'data/')}, offline fallback {fallback or 'none'}"
+
+
+def reference(assignment: str):
+    source = notebooks.read(REPO / "source" / assignment / f"{assignment}.ipynb")
+    release = notebooks.read(REPO / "release" / assignment / f"{assignment}.ipynb")
+    return notebooks.reference_submission(source, release)
+
+
+def one_submission(work: Path, assignments: list[str]) -> dict[str, float]:
+    """Seconds of ``nbgrader autograde`` of the reference submission, per assignment."""
+    course = Course.scratch(work / "one", assignments)
+    out = {}
+    for a in assignments:
+        course.release(a)
+        course.submit("reference", a, reference(a))
+        start = time.perf_counter()
+        course.autograde(a, "reference")
+        out[a] = time.perf_counter() - start
+        got = course.grades(a)["reference"]
+        auto = [g for g in got.values() if g.auto]
+        if sum(g.score or 0 for g in auto) != sum(g.max_score for g in auto):
+            raise SystemExit(f"{a}: the reference lost points while benchmarking; fix that first")
+    return out
+
+
+def student_mode(work: Path, assignments: list[str]) -> dict[str, float]:
+    """Seconds to execute the reference notebook as a student does (full training)."""
+    from nbclient import NotebookClient
+    env_before = os.environ.pop("NBGRADER_EXECUTION", None)
+    out = {}
+    try:
+        for a in assignments:
+            folder = work / "student" / a
+            shutil.copytree(REPO / "release" / a, folder)
+            nb = reference(a)
+            start = time.perf_counter()
+            NotebookClient(nb, timeout=1200, kernel_name="python3",
+                           resources={"metadata": {"path": str(folder)}}).execute()
+            out[a] = time.perf_counter() - start
+            nbformat.write(nb, str(folder / f"{a}.ipynb"))
+    finally:
+        if env_before is not None:
+            os.environ["NBGRADER_EXECUTION"] = env_before
+    return out
+
+
+def class_run(work: Path, assignments: list[str], size: int, jobs: int) -> tuple[float, dict]:
+    """Autograde ``size`` demo submissions dealt over ``assignments`` with ``jobs`` workers."""
+    course = Course.scratch(work / f"class-jobs{jobs}", assignments)
+    per = {a: [] for a in assignments}
+    for k in range(size):
+        per[assignments[k % len(assignments)]].append(k)
+    for a in assignments:
+        course.release(a)
+        demos = list(demo_submissions(a, course.root).values())
+        for k in per[a]:
+            course.submit(f"student{k:03d}", a, demos[k % len(demos)])
+    start = time.perf_counter()
+    for a in assignments:
+        runs = autograde_class(course, a, jobs=jobs, log=lambda *args, **kw: None)
+        failed = [r.error for r in runs if r.error]
+        if failed:
+            raise SystemExit(f"autograde failed at JOBS={jobs}:\n" + "\n".join(failed))
+    seconds = time.perf_counter() - start
+    grades = {(a, s): {c: g.score for c, g in cells.items()}
+              for a in assignments for s, cells in course.grades(a).items()}
+    return seconds, grades
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--class-size", type=int, default=24)
+    parser.add_argument("--skip-student-mode", action="store_true")
+    parser.add_argument("--skip-class", action="store_true")
+    args = parser.parse_args(argv)
+    assignments = assignment_names()
+    work = Path(tempfile.mkdtemp(prefix="bench-grading-"))
+    print(f"machine: {machine()}\ndata: {data_used()}\n", flush=True)
+
+    graded = one_submission(work, assignments)
+    student = {} if args.skip_student_mode else student_mode(work, assignments)
+    print("1. One complete submission (reference solutions)")
+    print(f"{'assignment':14s} {'autograde (grading mode)':>25s} {'student-mode run':>17s} {'ratio':>6s}")
+    for a in assignments:
+        s = student.get(a)
+        print(f"{a:14s} {graded[a]:>24.1f}s {(f'{s:.1f}s' if s else '-'):>17s} "
+              f"{(f'{graded[a] / s:.2f}' if s else '-'):>6s}")
+    total_g, total_s = sum(graded.values()), sum(student.values())
+    print(f"{'all three':14s} {total_g:>24.1f}s {(f'{total_s:.1f}s' if student else '-'):>17s} "
+          f"{(f'{total_g / total_s:.2f}' if student else '-'):>6s}")
+    print(f"target: at most 90 s for all three in grading mode -> "
+          f"{'met' if total_g <= 90 else 'NOT met'}\n", flush=True)
+
+    if args.skip_class:
+        return 0
+    n = args.class_size
+    t1, g1 = class_run(work, assignments, n, 1)
+    t2, g2 = class_run(work, assignments, n, 2)
+    print(f"2. A class of {n} demo submissions over {len(assignments)} assignments")
+    print(f"{'JOBS':>4s} {'wall time':>10s} {'submissions/min':>16s}")
+    print(f"{1:>4d} {t1:>9.1f}s {n / t1 * 60:>16.2f}")
+    print(f"{2:>4d} {t2:>9.1f}s {n / t2 * 60:>16.2f}")
+    print(f"speed-up JOBS=2 vs JOBS=1: {t1 / t2:.2f}x (target at least 1.6x on 2 cores -> "
+          f"{'met' if t1 / t2 >= 1.6 else 'NOT met'})")
+    print(f"grades identical at JOBS=1 and JOBS=2: {'yes' if g1 == g2 else 'NO'}")
+    return 0 if g1 == g2 else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
