@@ -12,6 +12,7 @@ export PATH := $(abspath $(BIN)):$(PATH)
 export PYTHONDONTWRITEBYTECODE := 1
 JOBS ?= 2
 ASSIGNMENT ?=
+REPORT_ARGS ?=
 
 .PHONY: help venv release demo autograde test lab grading-report clean
 
@@ -22,7 +23,8 @@ help:
 	@echo "make autograde ASSIGNMENT=vae_cvae JOBS=2"
 	@echo "                     autograde every submission in submitted/ with JOBS workers"
 	@echo "make lab             open the course in JupyterLab"
-	@echo "make grading-report  grade the mutant/variant catalogue and print the verdicts"
+	@echo "make grading-report  grade the mutant/variant catalogue, the reference under 30 seeds, and print the verdicts"
+	@echo "                     (REPORT_ARGS=--seeds-only: only the reference runs)"
 
 venv: $(STAMP)
 
@@ -56,7 +58,7 @@ lab: venv
 	$(BIN)/jupyter lab --notebook-dir=$(CURDIR)
 
 grading-report: venv
-	$(BIN)/python -m instructor.grading_report --jobs $(JOBS) $(ASSIGNMENT)
+	$(BIN)/python -m instructor.grading_report --jobs $(JOBS) $(REPORT_ARGS) $(ASSIGNMENT)
 
 clean:
 	rm -rf submitted autograded/*/ feedback gradebook.db grades.csv gradebook.csv

@@ -25,6 +25,7 @@ def graded(tmp_path_factory):
             subs = catalogue_submissions(catalogue, bundle_variants=True)
             release = notebooks.read(REPO / "release" / assignment / f"{assignment}.ipynb")
             subs["blank"] = ("blank", None, release)
+            subs["reference-again"] = ("reference", None, subs["reference"][2])
             work = tmp_path_factory.mktemp(f"grading-{assignment}")
             grades = grade_many(assignment, {k: v[2] for k, v in subs.items()}, jobs=JOBS,
                                 workdir=work)

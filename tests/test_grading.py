@@ -22,6 +22,17 @@ def test_reference_gets_every_autograded_point(graded, assignment):
 
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_the_same_submission_graded_twice_gets_identical_scores(graded, assignment):
+    """The reference is graded twice, by different workers (names are dealt round-robin)."""
+    _, _, grades, work = graded(assignment)
+    first = {cell: g.score for cell, g in grades["reference"].items()}
+    again = {cell: g.score for cell, g in grades["reference-again"].items()}
+    assert first and first == again
+    workers = {p.parts[-3] for p in work.glob("worker*/autograded/reference*/")}
+    assert len(workers) == min(2, len(list(work.glob("worker*")))), workers
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
 def test_blank_release_gets_zero(graded, assignment):
     catalogue, _, grades, _ = graded(assignment)
     scores = question_scores(catalogue, grades["blank"])
