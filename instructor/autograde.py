@@ -143,15 +143,28 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("assignment")
     parser.add_argument("--jobs", type=int, default=1, help="parallel workers (default 1)")
     parser.add_argument("--root", default=str(REPO), help="course root (default: this repository)")
+    parser.add_argument("--shard", default="0/1", metavar="I/N",
+                        help="grade only the I-th of N slices of the class (0-based), e.g. one "
+                             "task of a Slurm job array; default: the whole class")
     args = parser.parse_args(argv)
     if args.jobs < 1:
         parser.error("--jobs must be at least 1")
+    try:
+        shard, shards = (int(v) for v in args.shard.split("/"))
+        assert 0 <= shard < shards
+    except (ValueError, AssertionError):
+        parser.error(f"--shard must be I/N with 0 <= I < N, not {args.shard!r}")
     from instructor.report import question_table
     from tests.catalogue import load
     course = Course(args.root)
     start = time.perf_counter()
     try:
-        runs = autograde_class(course, args.assignment, jobs=args.jobs)
+        everyone = submitted_students(course, args.assignment)
+        if shards > 1 and everyone and not everyone[shard::shards]:
+            print(f"shard {shard}/{shards}: nothing to grade (the class has {len(everyone)} submissions)")
+            return 0
+        runs = autograde_class(course, args.assignment, jobs=args.jobs,
+                               students=everyone[shard::shards] if shards > 1 else None)
     except FileNotFoundError as err:
         print(f"error: {err}")
         return 2

@@ -71,3 +71,15 @@ def test_no_submissions_is_a_clear_error(tmp_path):
     with pytest.raises(FileNotFoundError, match="No submissions of 'fashion_vae'.*collect them first"):
         autograde.autograde_class(course, ASSIGNMENT, jobs=2)
     assert autograde.main([ASSIGNMENT, "--root", str(tmp_path), "--jobs", "2"]) == 2
+
+
+def test_shards_split_the_class_and_bad_shards_are_refused(tmp_path, capsys):
+    course = Course.scratch(tmp_path, [ASSIGNMENT])
+    for k in range(3):
+        (tmp_path / "submitted" / f"s{k}" / ASSIGNMENT).mkdir(parents=True)
+    assert autograde.main([ASSIGNMENT, "--root", str(tmp_path), "--shard", "5/8"]) == 0
+    assert "shard 5/8: nothing to grade (the class has 3 submissions)" in capsys.readouterr().out
+    for bad in ("3/3", "1", "a/b", "-1/2"):
+        with pytest.raises(SystemExit):
+            autograde.main([ASSIGNMENT, "--root", str(tmp_path), "--shard", bad])
+    assert autograde.submitted_students(course, ASSIGNMENT) == ["s0", "s1", "s2"]
