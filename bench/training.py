@@ -78,7 +78,12 @@ def main(argv=None) -> int:
     parser.add_argument("--device", default=None, help="default: helpers.choose_device()")
     parser.add_argument("--skip-seed-recipe", action="store_true",
                         help="only time the student recipe (e.g. for GPU epoch times)")
+    parser.add_argument("--student-recipe", nargs=3, metavar=("BATCH", "LR", "EPOCHS"),
+                        help="try another recipe in place of the notebook's, e.g. 128 2e-3 10")
     args = parser.parse_args(argv)
+    if args.student_recipe:
+        batch, lr, epochs = args.student_recipe
+        STUDENT.update(batch_size=int(batch), lr=float(lr), epochs=int(epochs))
     device = helpers.choose_device(args.device)
     data = helpers.load_mnist()
     root = data.origin.split("offline copy at ")[-1].split(";")[0] if "offline copy" in data.origin \
