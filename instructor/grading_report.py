@@ -79,7 +79,10 @@ def print_report(results: list[dict]) -> bool:
                            ("variants", len(r["variants"])), ("ff", len(r["false_failures"])),
                            ("runs", r["seed_runs"]), ("s", r["seconds"])):
             totals[key] += value
-    print(f"{'total':14s} {totals['caught']:>7d}/{totals['mutants']:<7d} {totals['accepted']:>9d}/{totals['variants']:<8d} "
+    ran = any(r["catalogue"] for r in results)
+    mutants_col = f"{totals['caught']:>7d}/{totals['mutants']:<7d}" if ran else f"{'(not run)':>15s}"
+    variants_col = f"{totals['accepted']:>9d}/{totals['variants']:<8d}" if ran else f"{'(not run)':>18s}"
+    print(f"{'total':14s} {mutants_col} {variants_col} "
           f"{totals['ff']:>7d}/{totals['runs']:<7d} {'':>10s} {totals['s']:>9.0f}s")
     return ok
 
