@@ -24,7 +24,6 @@ from pathlib import Path
 
 import nbformat
 
-from instructor import notebooks
 from instructor.autograde import autograde_class
 from instructor.course import REPO, Course, assignment_names
 from instructor.demo import demo_submissions
@@ -47,9 +46,7 @@ def data_used() -> str:
 
 
 def reference(assignment: str):
-    source = notebooks.read(REPO / "source" / assignment / f"{assignment}.ipynb")
-    release = notebooks.read(REPO / "release" / assignment / f"{assignment}.ipynb")
-    return notebooks.reference_submission(source, release)
+    return demo_submissions(assignment)["demo-reference"]
 
 
 def one_submission(work: Path, assignments: list[str]) -> dict[str, float]:

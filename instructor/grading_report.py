@@ -10,7 +10,6 @@ submission agree, and the wall time.
 from __future__ import annotations
 
 import argparse
-import os
 import tempfile
 import time
 from pathlib import Path

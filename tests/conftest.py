@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import pytest
 
@@ -57,6 +56,12 @@ def demo_run(tmp_path_factory):
         return cache[assignment]
 
     return run
+
+
+def cell_scores(course: Course, assignment: str, students) -> dict:
+    """``{student: {test cell: score}}`` from ``course``'s gradebook, for ``students``."""
+    return {s: {cell: g.score for cell, g in cells.items()}
+            for s, cells in course.grades(assignment).items() if s in students}
 
 
 def question_scores(catalogue, grades):

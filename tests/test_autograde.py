@@ -2,6 +2,7 @@
 one consistent SQLite gradebook, clear errors."""
 from __future__ import annotations
 
+import os
 import shutil
 import sqlite3
 
@@ -9,13 +10,9 @@ import pytest
 
 from instructor import autograde
 from instructor.course import Course
+from tests.conftest import cell_scores
 
 ASSIGNMENT = "fashion_vae"  # the quickest to execute
-
-
-def scores(course: Course, students) -> dict:
-    return {s: {cell: g.score for cell, g in cells.items()}
-            for s, cells in course.grades(ASSIGNMENT).items() if s in students}
 
 
 def test_two_workers_give_the_serial_grades_in_one_gradebook(demo_run, tmp_path):
@@ -30,10 +27,9 @@ def test_two_workers_give_the_serial_grades_in_one_gradebook(demo_run, tmp_path)
 
     assert [len(r.students) for r in runs] == [2, 1]
     assert all(r.error is None for r in runs), [r.error for r in runs]
-    assert all(r.env["OMP_NUM_THREADS"] == str(max(1, (__import__("os").cpu_count() or 1) // 2))
-               for r in runs)
-    parallel = scores(course, students)
-    assert parallel == scores(serial, students)
+    assert all(r.env["OMP_NUM_THREADS"] == str(max(1, (os.cpu_count() or 1) // 2)) for r in runs)
+    parallel = cell_scores(course, ASSIGNMENT, students)
+    assert parallel == cell_scores(serial, ASSIGNMENT, students)
     assert parallel["demo-reference"] != parallel["demo-blank"]  # the comparison can fail
     # One gradebook, one submission row per student, and SQLite finds it intact.
     db = sqlite3.connect(tmp_path / "gradebook.db")

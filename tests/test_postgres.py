@@ -19,6 +19,7 @@ import pytest
 
 from instructor import autograde
 from instructor.course import Course
+from tests.conftest import cell_scores
 
 ASSIGNMENT = "fashion_vae"
 
@@ -90,11 +91,7 @@ def test_parallel_workers_on_a_postgresql_gradebook_give_the_serial_grades(postg
     assert all(r.error is None for r in runs), [r.error for r in runs]
     assert not (tmp_path / "gradebook.db").exists(), "the workers used SQLite, not PostgreSQL"
 
-    def scores(c):
-        return {s: {cell: g.score for cell, g in cells.items()}
-                for s, cells in c.grades(ASSIGNMENT).items() if s in students}
-
-    on_postgres = scores(course)
+    on_postgres = cell_scores(course, ASSIGNMENT, students)
     assert set(on_postgres) == set(students)
-    assert on_postgres == scores(serial)
+    assert on_postgres == cell_scores(serial, ASSIGNMENT, students)
     assert on_postgres["demo-reference"] != on_postgres["demo-mistakes"]
