@@ -10,11 +10,14 @@ SHARED_MNIST := $(abspath ../shared/data/MNIST-10k)
 export VAE_DATA_FALLBACK ?= $(if $(wildcard $(SHARED_MNIST)/MNIST/raw),$(SHARED_MNIST))
 export PATH := $(abspath $(BIN)):$(PATH)
 export PYTHONDONTWRITEBYTECODE := 1
+# Grading kernels run in the bubblewrap sandbox; SANDBOX=off opts out (with a warning).
+export SANDBOX ?= on
 JOBS ?= 2
 ASSIGNMENT ?=
 REPORT_ARGS ?=
+NOTEBOOK ?=
 
-.PHONY: help venv release demo autograde test lab grading-report clean
+.PHONY: help venv release demo autograde test lab pdf grading-report clean
 
 help:
 	@echo "make demo            generate the releases and autograde the demo submissions"
@@ -23,6 +26,8 @@ help:
 	@echo "make autograde ASSIGNMENT=vae_cvae JOBS=2"
 	@echo "                     autograde every submission in submitted/ with JOBS workers"
 	@echo "make lab             open the course in JupyterLab"
+	@echo "make pdf NOTEBOOK=path/to/notebook.ipynb"
+	@echo "                     print an executed notebook to PDF with headless Chromium (for submission)"
 	@echo "make grading-report  grade the mutant/variant catalogue, the reference under 30 seeds, and print the verdicts"
 	@echo "                     (REPORT_ARGS=--seeds-only: only the reference runs)"
 
@@ -56,6 +61,11 @@ test: venv
 
 lab: venv
 	$(BIN)/jupyter lab --notebook-dir=$(CURDIR)
+
+# The PDF goes beside the notebook (same name, .pdf); see helpers/pdf.py.
+pdf: venv
+	@test -n "$(NOTEBOOK)" || { echo "usage: make pdf NOTEBOOK=path/to/notebook.ipynb (run all cells and save it first)"; exit 2; }
+	$(BIN)/python -m helpers.pdf "$(NOTEBOOK)"
 
 grading-report: venv
 	$(BIN)/python -m instructor.grading_report --jobs $(JOBS) $(REPORT_ARGS) $(ASSIGNMENT)

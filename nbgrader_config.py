@@ -22,10 +22,10 @@ c.Execute.timeout = 300
 # shutdown waits up to seconds for the kernel process to tidy up, per submission.
 c.Execute.shutdown_kernel = "immediate"
 
-# Feedback shows points, visible test output and the failing test's message, but not the
-# hidden test code (instructor/feedback.py).
+# Feedback shows points, visible test output, the failing test's message (a hint when a
+# hidden test failed) and the figures, but not the hidden test code (instructor/feedback.py).
 c.GenerateFeedback.preprocessors = [
     "nbgrader.preprocessors.GetGrades",
-    "instructor.feedback.HideHiddenTests",
     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
+    "instructor.feedback.HideHiddenTests",  # after the CSS header: it adds its own CSS
 ]

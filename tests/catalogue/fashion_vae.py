@@ -184,6 +184,7 @@ VARIANTS = [
     C('r5_bceloss_made_in_init', 'vae', edits=(('self.decoder = Decoder(c1, c2, lat, k)', 'self.decoder = Decoder(c1, c2, lat, k)\n        self.bce = nn.BCELoss(reduction="sum")'), ('return F.binary_cross_entropy(y, x, reduction="sum")', 'return self.bce(y, x)')), family='r5 BCELoss made in __init__'),
     C('g5_noise_on_the_module_s_device', 'vae', edits=(('self.decoder = Decoder(c1, c2, lat, k)', 'self.decoder = Decoder(c1, c2, lat, k)\n        self.register_buffer("anchor", torch.zeros(1))'), ('return mu + sigma * torch.randn_like(sigma)', 'return mu + sigma * torch.randn(sigma.shape, device=self.anchor.device)')), family="g5 noise on the module's device"),
 ]
-DEMO_MISTAKES = ["K1_seed_formula", "V1_lowest_variance", "O1_linspace_no_ppf"]
+DEMO_MISTAKES = ["K1_seed_formula", "V1_lowest_variance", "O1_linspace_no_ppf",
+                 "G6_noise_shared_across_rows"]  # G6 fails hidden tests only: feedback shows its hint
 
 CATALOGUE = Catalogue("fashion_vae", QUESTIONS, MUTANTS, VARIANTS, DEMO_MISTAKES)
