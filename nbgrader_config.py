@@ -10,17 +10,35 @@ c.CourseDirectory.root = ROOT
 # $NBGRADER_DB_URL selects another gradebook, e.g. PostgreSQL for grading across machines.
 c.CourseDirectory.db_url = os.environ.get("NBGRADER_DB_URL", f"sqlite:///{ROOT}/gradebook.db")
 # "helpers": a submission's own copy of helpers/ is never used; grading imports the course's.
-c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "data", ".DS_Store", "helpers"]
+# ".sandbox.json": written by the grader beside each autograded notebook; never taken from a
+# submission, never copied into feedback.
+c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "data", ".DS_Store", "helpers",
+                              ".sandbox.json"]
 
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
 c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 
 # A graded notebook runs in seconds with the grading budget; a cell that takes longer is stuck.
-c.ExecutePreprocessor.timeout = 300
-c.Execute.timeout = 300
+# ($VAE_CELL_TIMEOUT: the tests of hostile submissions use a shorter limit.)
+c.ExecutePreprocessor.timeout = int(os.environ.get("VAE_CELL_TIMEOUT", 300))
+c.Execute.timeout = int(os.environ.get("VAE_CELL_TIMEOUT", 300))
 # Once every cell has run and its outputs are saved, stop the kernel at once: a graceful
 # shutdown waits up to seconds for the kernel process to tidy up, per submission.
 c.Execute.shutdown_kernel = "immediate"
+
+# Autograding runs every kernel in the bubblewrap sandbox (instructor/sandbox.py; SANDBOX=off
+# opts out, with a warning) and survives kernels that die. The rest is nbgrader's own list.
+c.Autograde.autograde_preprocessors = [
+    "instructor.sandbox.GuardedExecute",
+    "nbgrader.preprocessors.IgnorePattern",
+    "nbconvert.preprocessors.ClearMetadataPreprocessor",
+    "nbgrader.preprocessors.LimitOutput",
+    "nbgrader.preprocessors.SaveAutoGrades",
+    "nbgrader.preprocessors.AssignLatePenalties",
+    "nbgrader.preprocessors.CheckCellMetadata",
+]
+# A submission that deleted a test cell gets it back (and its points are still graded).
+c.OverwriteCells.add_missing_cells = True
 
 # Feedback shows points, visible test output, the failing test's message (a hint when a
 # hidden test failed) and the figures, but not the hidden test code (instructor/feedback.py).

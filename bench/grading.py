@@ -8,9 +8,13 @@
    at JOBS=2, each in a fresh scratch course, and the throughput ratio. The grades of the
    two runs are compared too.
 
+3. ``--sandbox``: the sandbox's overhead. The reference submission of each assignment,
+   autograded ``--repeats`` times with ``SANDBOX=on`` and ``SANDBOX=off``, alternating, in
+   one scratch course; the median seconds per submission and the difference.
+
 Everything runs on scratch copies of the course; the repository's gradebook is not touched.
 
-    python -m bench.grading [--class-size 24] [--skip-student-mode]
+    python -m bench.grading [--class-size 24] [--skip-student-mode] [--sandbox --repeats 3]
 """
 from __future__ import annotations
 
@@ -110,15 +114,47 @@ def class_run(work: Path, assignments: list[str], size: int, jobs: int) -> tuple
     return seconds, grades
 
 
+def sandbox_overhead(work: Path, assignments: list[str], repeats: int) -> dict[str, tuple]:
+    """Median seconds of one autograde with the sandbox on and off, per assignment."""
+    import statistics
+    course = Course.scratch(work / "sandbox", assignments)
+    out = {}
+    for a in assignments:
+        course.release(a)
+        course.submit("reference", a, reference(a))
+        times = {"on": [], "off": []}
+        for _ in range(repeats):
+            for mode in ("on", "off"):
+                start = time.perf_counter()
+                course.autograde(a, "reference", env={"SANDBOX": mode})
+                times[mode].append(time.perf_counter() - start)
+        out[a] = (statistics.median(times["on"]), statistics.median(times["off"]))
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--class-size", type=int, default=24)
     parser.add_argument("--skip-student-mode", action="store_true")
     parser.add_argument("--skip-class", action="store_true")
+    parser.add_argument("--sandbox", action="store_true",
+                        help="only measure the sandbox's overhead per submission")
+    parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args(argv)
     assignments = assignment_names()
     work = Path(tempfile.mkdtemp(prefix="bench-grading-"))
     print(f"machine: {machine()}\ndata: {data_used()}\n", flush=True)
+    if args.sandbox:
+        rows = sandbox_overhead(work, assignments, args.repeats)
+        print(f"3. Sandbox overhead: one reference submission, median of {args.repeats}, "
+              "SANDBOX=on and off alternating")
+        print(f"{'assignment':14s} {'sandbox on':>11s} {'sandbox off':>12s} {'overhead':>9s}")
+        for a, (on, off) in rows.items():
+            print(f"{a:14s} {on:>10.2f}s {off:>11.2f}s {on - off:>+8.2f}s")
+        on = sum(r[0] for r in rows.values()) / len(rows)
+        off = sum(r[1] for r in rows.values()) / len(rows)
+        print(f"{'mean':14s} {on:>10.2f}s {off:>11.2f}s {on - off:>+8.2f}s")
+        return 0
 
     graded = one_submission(work, assignments)
     student = {} if args.skip_student_mode else student_mode(work, assignments)

@@ -154,9 +154,15 @@ def main(argv: list[str] | None = None) -> int:
         assert 0 <= shard < shards
     except (ValueError, AssertionError):
         parser.error(f"--shard must be I/N with 0 <= I < N, not {args.shard!r}")
+    from instructor import incidents, sandbox
     from instructor.report import question_table
     from tests.catalogue import load
     course = Course(args.root)
+    try:
+        sandbox.announce()
+    except sandbox.SandboxUnavailable as err:
+        print(f"error: {err}")
+        return 2
     start = time.perf_counter()
     try:
         everyone = submitted_students(course, args.assignment)
@@ -170,14 +176,20 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     elapsed = time.perf_counter() - start
     students = [s for r in runs for s in r.students]
+    audits = incidents.audit(course.root, args.assignment, students)
+    incidents.withhold(course, args.assignment, audits)
     grades = {s: g for s, g in course.grades(args.assignment).items() if s in students}
     print(question_table(args.assignment, grades, load(args.assignment).questions))
+    print(incidents.format_report(audits))
     print(f"{len(students)} submission(s) in {elapsed:.1f} s with {len(runs)} worker(s): "
           f"{len(students) / elapsed * 60:.1f} submissions per minute")
     ungraded = sorted(set(students) - set(grades))
+    unexplained = [s for s in ungraded if not any("not graded" in line for line in audits[s].lines)]
     if ungraded:
-        print(f"no grades for: {', '.join(ungraded)} (see the worker logs above)")
-    return 1 if ungraded or any(r.error for r in runs) else 0
+        print(f"no grades for: {', '.join(ungraded)}"
+              + (" (see the incidents above)" if not unexplained else " (see the worker logs above)"))
+    # Submissions that could not be graded for a reason the report names do not fail the run.
+    return 1 if unexplained or (any(r.error for r in runs) and not ungraded) else 0
 
 
 if __name__ == "__main__":

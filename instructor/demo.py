@@ -40,6 +40,12 @@ def main(argv: list[str] | None = None) -> int:
     if not (course.root / "source").is_dir():
         parser.error(f"{course.root} is not a course directory: it has no source/ folder")
     assignments = args.assignments or assignment_names()
+    from instructor import incidents, sandbox
+    try:
+        sandbox.announce()
+    except sandbox.SandboxUnavailable as err:
+        print(f"error: {err}")
+        return 2
     csv_path = course.root / "grades.csv"
     for k, assignment in enumerate(assignments):
         start = time.perf_counter()
@@ -50,11 +56,14 @@ def main(argv: list[str] | None = None) -> int:
             course.submit(student, assignment, nb)
         print(f"[{assignment}] autograding {', '.join(submissions)} ...", flush=True)
         course.autograde(assignment)
+        audits = incidents.audit(course.root, assignment, list(submissions))
+        incidents.withhold(course, assignment, audits)
         print(f"[{assignment}] generating feedback ...", flush=True)
         course.feedback(assignment)
         grades = {s: g for s, g in course.grades(assignment).items() if s.startswith("demo-")}
         questions = load(assignment).questions
         print(question_table(assignment, grades, questions))
+        print(incidents.format_report(audits))
         write_csv(csv_path, assignment, grades, questions, append=k > 0)
         print(f"[{assignment}] done in {time.perf_counter() - start:.0f} s; feedback in "
               f"{course.root / 'feedback'}/<student>/{assignment}/\n", flush=True)

@@ -1,0 +1,216 @@
+"""Broken and hostile submissions, graded in the sandbox beside two ordinary ones.
+
+The class is graded once (module fixture) through ``instructor.autograde`` with two workers,
+as ``make autograde`` does; every case of ``tests/hostile.py`` is then asserted.
+"""
+from __future__ import annotations
+
+import os
+import re
+import socket
+import sqlite3
+import threading
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from instructor import incidents, sandbox
+from instructor.autograde import autograde_class
+from instructor.course import Course
+from tests.conftest import JOBS, cell_scores
+from tests.hostile import ASSIGNMENT, cases, write
+
+CLEAN = ("demo-reference", "demo-mistakes")
+# Not a notebook of this assignment: nbgrader cannot grade them; the report says why.
+UNGRADABLE = {"hostile-corrupt-json", "hostile-other-assignment"}
+LIMITS = {"VAE_CELL_TIMEOUT": "30", "SANDBOX_PROCESSES": "256", "SANDBOX_WALL_S": "400",
+          "SANDBOX_MEMORY_GB": "6"}
+
+
+class Listener:
+    """A TCP server on the host's loopback that counts the connections it accepts."""
+
+    def __init__(self):
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.sock.settimeout(0.2)
+        self.port = self.sock.getsockname()[1]
+        self.accepted = 0
+        self.stop = False
+        self.thread = threading.Thread(target=self.run, daemon=True)
+        self.thread.start()
+
+    def run(self):
+        while not self.stop:
+            try:
+                conn, _ = self.sock.accept()
+                self.accepted += 1
+                conn.close()
+            except OSError:
+                continue
+
+    def close(self):
+        self.stop = True
+        self.thread.join()
+        self.sock.close()
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    sandbox.check()
+    saved = {k: os.environ.get(k) for k in LIMITS}
+    os.environ.update(LIMITS)
+    listener = Listener()
+    try:
+        root = tmp_path_factory.mktemp("hostile")
+        course = Course.scratch(root, [ASSIGNMENT])
+        course.release(ASSIGNMENT)
+        from instructor.demo import demo_submissions
+        clean = demo_submissions(ASSIGNMENT, course.root)
+        for student in CLEAN:
+            course.submit(student, ASSIGNMENT, clean[student])
+        corpus = cases(course.root, listener.port)
+        for student, case in corpus.items():
+            folder = course.root / "submitted" / student / ASSIGNMENT
+            folder.mkdir(parents=True)
+            write(case, folder / f"{ASSIGNMENT}.ipynb")
+            (folder / "timestamp.txt").write_text("2026-11-20 12:00:00.000000 UTC")
+        start = time.perf_counter()
+        runs = autograde_class(course, ASSIGNMENT, jobs=JOBS, log=lambda *a, **k: None)
+        seconds = time.perf_counter() - start
+        students = sorted(corpus) + list(CLEAN)
+        audits = incidents.audit(course.root, ASSIGNMENT, students)
+        incidents.withhold(course, ASSIGNMENT, audits)
+        print(f"\n{len(students)} submissions graded in {seconds:.1f} s\n" + incidents.format_report(audits))
+        for run in runs:
+            print(f"worker {run.worker}: {run.seconds:.1f} s", run.error or "ok")
+        yield course, corpus, audits, runs, listener
+    finally:
+        listener.close()
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def _outputs(course, student) -> str:
+    path = course.root / "autograded" / student / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
+    nb = nbformat.read(str(path), as_version=4)
+    texts = []
+    for cell in nb.cells:
+        for out in cell.get("outputs", []):
+            texts.append(out.get("text", "") + out.get("evalue", "") + str(out.get("data", {}).get("text/plain", "")))
+    return "\n".join(texts)
+
+
+def test_the_class_completes_and_ordinary_submissions_get_their_clean_grades(corpus, demo_run):
+    course, cases_, audits, runs, _ = corpus
+    clean_root, _ = demo_run(ASSIGNMENT)
+    expected = cell_scores(Course(clean_root), ASSIGNMENT, CLEAN)
+    got = cell_scores(course, ASSIGNMENT, CLEAN)
+    assert got == expected, "a hostile classmate changed an ordinary submission's grades"
+    graded = {s for s in cases_ if (course.root / "autograded" / s / ASSIGNMENT /
+                                    f"{ASSIGNMENT}.ipynb").exists()}
+    assert set(cases_) - graded == UNGRADABLE, f"not graded: {sorted(set(cases_) - graded)}"
+
+
+@pytest.mark.parametrize("student", sorted(cases(Path("/course"), 1)))
+def test_each_hostile_case_is_reported_and_gains_nothing(corpus, student):
+    course, cases_, audits, _, _ = corpus
+    case = cases_[student]
+    report = "\n".join(audits[student].lines)
+    assert re.search(case.report, report, re.M), \
+        f"{student}: expected a report line matching {case.report!r}, got:\n{report or '(none)'}"
+    assert audits[student].withheld == case.withheld, report
+    if student in UNGRADABLE:
+        assert "not graded" in report
+        assert not any(g.score for g in course.grades(ASSIGNMENT).get(student, {}).values())
+        return
+    reference = cell_scores(course, ASSIGNMENT, ["demo-reference"])["demo-reference"]
+    scores = cell_scores(course, ASSIGNMENT, [student])[student]
+    grades = course.grades(ASSIGNMENT)[student]
+    for cell, score in scores.items():
+        if not grades[cell].auto:
+            continue  # written answers wait for the instructor
+        assert score <= reference[cell], f"{student} gained a point in {cell}"
+        assert grades[cell].max_score == course.grades(ASSIGNMENT)["demo-reference"][cell].max_score
+    for cell in case.must_fail:
+        assert scores[cell] == 0, f"{student}: {cell} must score 0, got {scores[cell]}"
+    if case.withheld:
+        assert all(s == 0 for cell, s in scores.items() if grades[cell].auto), scores
+
+
+def test_nothing_outside_the_sandbox_was_read_written_or_reached(corpus):
+    course, cases_, _, _, listener = corpus
+    for student in cases_:
+        if student in UNGRADABLE:
+            continue
+        text = _outputs(course, student)
+        for marker in ("READ ", "WROTE ", "UPDATED ", "CONNECTED ", "BEGIN HIDDEN TESTS"):
+            assert marker not in text, f"{student}: {marker.strip()} in its outputs"
+    for student in ("hostile-read-hidden-tests", "hostile-read-other-student",
+                    "hostile-write-gradebook", "hostile-network"):
+        assert "blocked:" in _outputs(course, student), f"{student}: the probe did not run"
+    assert listener.accepted == 0, "a kernel reached a server on the host's loopback"
+
+
+def test_the_gradebook_is_intact(corpus):
+    course, cases_, _, _, _ = corpus
+    db = course.root / "gradebook.db"
+    with sqlite3.connect(db) as con:
+        assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        assert con.execute("SELECT MAX(auto_score) FROM grade").fetchone()[0] <= 1
+    grades = course.grades(ASSIGNMENT)
+    assert set(grades) >= set(cases_) - UNGRADABLE | set(CLEAN)
+    for student in UNGRADABLE:
+        assert not any(g.score for g in grades.get(student, {}).values())
+
+
+def test_no_sandboxed_process_outlives_grading(corpus):
+    left = []
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            try:
+                if b"vae-sandbox-" in (proc / "cmdline").read_bytes():
+                    left.append(proc.name)
+            except OSError:
+                continue
+    assert not left, f"processes of sandboxed kernels still running: {left}"
+
+
+def test_grading_refuses_without_a_sandbox_and_warns_when_switched_off(monkeypatch, capsys):
+    from instructor import autograde
+
+    def unavailable():
+        raise sandbox.SandboxUnavailable("bubblewrap is missing; install it with: sudo apt-get "
+                                         "install bubblewrap. Or set SANDBOX=off")
+    monkeypatch.setattr(sandbox, "check", unavailable)
+    assert autograde.main([ASSIGNMENT, "--root", "/nonexistent"]) == 2
+    out = capsys.readouterr().out
+    assert "apt-get install bubblewrap" in out and "SANDBOX=off" in out
+    monkeypatch.setenv("SANDBOX", "off")
+    sandbox.announce()
+    assert "WITHOUT isolation" in capsys.readouterr().err
+    monkeypatch.setenv("SANDBOX", "maybe")
+    with pytest.raises(sandbox.SandboxUnavailable, match="SANDBOX=on"):
+        sandbox.enabled()
+
+
+def test_tampering_scan_flags_no_reference_or_variant():
+    from instructor.notebooks import read
+    from instructor.verdicts import catalogue_submissions
+    from tests.catalogue import load
+    from instructor.course import REPO, assignment_names
+    for assignment in assignment_names():
+        subs = catalogue_submissions(load(assignment), bundle_variants=False)
+        for name, (kind, _, nb) in subs.items():
+            if kind == "mutant":
+                continue
+            for cell in nb.cells:
+                if cell.cell_type == "code" and not cell.metadata.get("nbgrader", {}).get("locked"):
+                    assert incidents.tampering(cell.source) == [], (assignment, name, cell.source)
+        assert read(REPO / "source" / assignment / f"{assignment}.ipynb")
