@@ -370,6 +370,9 @@ class SandboxKernelManager(AsyncKernelManager):
 
     def _time_up(self) -> None:
         self._killed_for_time = True
+        self._kill()
+
+    def _kill(self) -> None:
         process = getattr(self.provisioner, "process", None)
         if process is not None and process.poll() is None:
             try:
@@ -490,7 +493,12 @@ class GuardedExecute(_Execute):
             return cell, self.resources
         try:
             return super().preprocess_cell(cell, resources, index)
-        except DeadKernelError:
+        except Exception as err:  # the kernel died or stopped answering: its state is lost
+            if not isinstance(err, DeadKernelError):
+                try:
+                    self.km._kill() if isinstance(self.km, SandboxKernelManager) else None
+                except Exception:
+                    pass
             record = None
             if isinstance(self.km, SandboxKernelManager):
                 process = getattr(self.km.provisioner, "process", None)
@@ -499,7 +507,8 @@ class GuardedExecute(_Execute):
                     record = json.loads(Path(self.km._workdir, RECORD).read_text())
                 except (OSError, TypeError, ValueError):
                     record = None
-            self._death = describe_death(record)
+            self._death = describe_death(record) if isinstance(err, DeadKernelError) else (
+                f"the kernel stopped answering ({type(err).__name__}) and was killed")
             cell.outputs.append(_error("KernelDied", self._death))
             return cell, self.resources
 
