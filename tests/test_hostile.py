@@ -25,7 +25,7 @@ from tests.hostile import ASSIGNMENT, cases, write
 CLEAN = ("demo-reference", "demo-mistakes")
 # Not a notebook of this assignment: nbgrader cannot grade them; the report says why.
 UNGRADABLE = {"hostile-corrupt-json", "hostile-other-assignment"}
-LIMITS = {"VAE_CELL_TIMEOUT": "20", "SANDBOX_PROCESSES": "256", "SANDBOX_WALL_S": "400",
+LIMITS = {"VAE_CELL_TIMEOUT": "30", "SANDBOX_PROCESSES": "256", "SANDBOX_WALL_S": "400",
           "SANDBOX_MEMORY_GB": "6"}
 
 
