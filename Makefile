@@ -17,11 +17,12 @@ ASSIGNMENT ?=
 REPORT_ARGS ?=
 NOTEBOOK ?=
 
-.PHONY: help venv release demo autograde test lab pdf grading-report clean
+.PHONY: help venv release demo autograde test test-browser lab pdf grading-report clean
 
 help:
 	@echo "make demo            generate the releases and autograde the demo submissions"
 	@echo "make test            run the test suite"
+	@echo "make test-browser    the student's path in JupyterLab, driven in headless Chromium (screenshots in artifacts/)"
 	@echo "make release         regenerate release/ from source/"
 	@echo "make autograde ASSIGNMENT=vae_cvae JOBS=2"
 	@echo "                     autograde every submission in submitted/ with JOBS workers"
@@ -57,10 +58,16 @@ autograde: venv
 	$(BIN)/python -m instructor.autograde $(ASSIGNMENT) --jobs $(JOBS)
 
 test: venv
-	$(BIN)/python -m pytest tests -q -p no:cacheprovider
+	$(BIN)/python -m pytest tests -q -p no:cacheprovider -m "not browser"
 
+# JupyterLab in headless Chromium (installs Debian's chromium when missing and allowed).
+test-browser: venv
+	$(BIN)/python -m pytest tests/test_browser.py -m browser -q -p no:cacheprovider
+
+# From the course root, so that nbgrader's formgrader finds nbgrader_config.py; as root
+# (a container), JupyterLab refuses to start without --allow-root.
 lab: venv
-	$(BIN)/jupyter lab --notebook-dir=$(CURDIR)
+	$(BIN)/jupyter lab --notebook-dir=$(CURDIR) $(if $(filter 0,$(shell id -u)),--allow-root)
 
 # The PDF goes beside the notebook (same name, .pdf); see helpers/pdf.py.
 pdf: venv

@@ -66,3 +66,8 @@ def cell_scores(course: Course, assignment: str, students) -> dict:
 
 def question_scores(catalogue, grades):
     return by_question(grades, catalogue.questions)
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "browser: drives JupyterLab in headless Chromium "
+                                       "(tests/test_browser.py; make test-browser)")

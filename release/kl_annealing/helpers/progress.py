@@ -11,6 +11,7 @@ import time
 from typing import Sequence
 
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 
 def _display():
@@ -57,8 +58,11 @@ class LossPlot:
             style = "--" if label.startswith("test") else "-"
             ax.plot(self.xs, series, style, marker="o", markersize=3, label=label)
         ax.set(xlabel=xlabel, ylabel=ylabel, title=title)
-        if xlim is not None and xlim[1] > xlim[0]:
-            ax.set_xlim(*xlim)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))  # epochs: 1, 2, 3, not 1.5
+        if xlim is not None:
+            # A margin, so that the first and last points are not cut by the frame.
+            pad = 0.03 * (xlim[1] - xlim[0]) if xlim[1] > xlim[0] else 0.5
+            ax.set_xlim(xlim[0] - pad, xlim[1] + pad)
         if logy:
             ax.set_yscale("log")
         ax.grid(True, alpha=0.3)
@@ -84,6 +88,7 @@ class ProgressLine:
         self._images = 0
         self._epoch = None
         self._batch = 0
+        self._status = ""
         self.text = ""
 
     def step(self, epoch: int, loss: float, batch_size: int) -> None:
@@ -95,12 +100,16 @@ class ProgressLine:
         if self._batch % self.every and self._batch != self.batches_per_epoch:
             return
         rate = self._images / max(time.perf_counter() - self._start, 1e-9)
-        self._show(f"epoch {epoch}/{self.num_epochs} | batch {self._batch}/"
-                   f"{self.batches_per_epoch} | loss {loss:.1f} | {rate:,.0f} img/s")
+        self._status = (f"epoch {epoch}/{self.num_epochs} | batch {self._batch}/"
+                        f"{self.batches_per_epoch} | loss {loss:.1f} | {rate:,.0f} img/s")
+        self._show(self._status)
 
     def done(self, message: str) -> None:
-        """Replace the line with a final message (printed outside Jupyter)."""
-        self._show(message, final=True)
+        """Replace the line with a final message followed by the last epoch, loss and speed
+        (printed outside Jupyter)."""
+        elapsed = time.perf_counter() - self._start
+        summary = f"{message} in {elapsed:.1f} s"
+        self._show(f"{summary} | {self._status}" if self._status else summary, final=True)
 
     def _show(self, text: str, final: bool = False) -> None:
         self.text = text
