@@ -34,6 +34,12 @@ def is_solution(cell: NotebookNode) -> bool:
     return bool(cell.get("metadata", {}).get("nbgrader", {}).get("solution"))
 
 
+def is_test_cell(cell: NotebookNode) -> bool:
+    """An autograded test cell: a graded code cell that is not an answer cell."""
+    meta = cell.get("metadata", {}).get("nbgrader", {})
+    return cell.cell_type == "code" and bool(meta.get("grade")) and not meta.get("solution")
+
+
 def solution_regions(source: NotebookNode) -> dict[str, list[str]]:
     """For each autograded answer cell of a master notebook, its solution regions' code,
     indented as in the master (the release's stub sits at the same indentation)."""

@@ -36,16 +36,12 @@ import nbformat
 from nbformat import NotebookNode
 
 from instructor import notebooks
+from instructor.notebooks import is_test_cell
 from instructor.course import REPO
 
 #: The seeds the sweep uses by default: k * 1000 for k = 1..n, as ``make grading-report`` does.
 def default_seeds(n: int) -> list[int]:
     return [k * 1000 for k in range(1, n + 1)]
-
-
-def is_test_cell(cell: NotebookNode) -> bool:
-    nbg = cell.get("metadata", {}).get("nbgrader", {})
-    return cell.cell_type == "code" and bool(nbg.get("grade")) and not nbg.get("solution")
 
 
 def autograded_form(assignment: str, submission: NotebookNode) -> NotebookNode:
@@ -140,7 +136,7 @@ def sweep(assignment: str, seeds: list[int], submission: NotebookNode | None = N
                     client.execute_cell(cell, k)
             result.scores[None] = {notebooks.grade_id(c): determine_grade(c) for _, c in tests}
             result.reasons[None] = {notebooks.grade_id(c): _reason(c) for _, c in tests
-                                    if (determine_grade(c)[0] or 0) < determine_grade(c)[1]}
+                                    if notebooks.grade_id(c) in result.lost(None)}
             result.first_run_seconds = time.perf_counter() - start
             for seed in seeds:
                 setter = nbformat.v4.new_code_cell(f"import os\nos.environ['VAE_TEST_SEED'] = '{int(seed)}'")

@@ -391,13 +391,18 @@ def test_release_notebook_renders_instructions_and_stubs(page, lab):
     print(f"release notebook checked in {time.monotonic() - start:.1f} s")
 
 
+def validate_notebook(page, lab, name: str, png: str) -> tuple[str, str]:
+    """Open ``name``, press Validate, screenshot the verdict to ``png`` and close it."""
+    open_notebook(page, lab, name)
+    kind, text = validate(page)
+    screenshot(page, png, page.locator(".jp-Dialog .jp-Dialog-content"))
+    close_dialog(page)
+    return kind, text
+
+
 def test_validate_on_the_blank_release_reports_failing_cells(page, lab):
     start = time.monotonic()
-    open_notebook(page, lab, f"{ASSIGNMENT}.ipynb")
-    kind, text = validate(page)
-    dialog = page.locator(".jp-Dialog .jp-Dialog-content")
-    screenshot(page, "jupyterlab-validate-blank.png", dialog)
-    close_dialog(page)
+    kind, text = validate_notebook(page, lab, f"{ASSIGNMENT}.ipynb", "jupyterlab-validate-blank.png")
     assert "validation-failed" in kind, f"Validate should fail on the blank release: {kind}\n{text[:2000]}"
     assert "The following cell failed:" in text and "NotImplementedError" in text, text[:2000]
     print(f"Validate (blank release) answered in {time.monotonic() - start:.1f} s")
@@ -442,11 +447,7 @@ def test_reference_runs_in_grading_mode_without_errors(page, lab):
 
 def test_validate_on_the_reference_reports_success(page, lab):
     start = time.monotonic()
-    open_notebook(page, lab, f"{ASSIGNMENT}_reference.ipynb")
-    kind, text = validate(page)
-    dialog = page.locator(".jp-Dialog .jp-Dialog-content")
-    screenshot(page, "jupyterlab-validate.png", dialog)
-    close_dialog(page)
+    kind, text = validate_notebook(page, lab, f"{ASSIGNMENT}_reference.ipynb", "jupyterlab-validate.png")
     assert "validation-success" in kind, f"Validate should pass on the reference: {kind}\n{text[:3000]}"
     assert "Success! Your notebook passes all the tests." in text, text[:3000]
     print(f"Validate (reference) answered in {time.monotonic() - start:.1f} s")

@@ -16,7 +16,8 @@ import pytest
 
 from instructor import notebooks
 from instructor.course import REPO, assignment_names
-from instructor.seed_sweep import default_seeds, is_test_cell, sweep
+from instructor.notebooks import is_test_cell
+from instructor.seed_sweep import default_seeds, sweep
 from instructor.verdicts import apply, grade_many
 from tests.catalogue import Change
 
