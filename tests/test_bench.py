@@ -1,0 +1,52 @@
+"""The training benchmark runs end to end, and its verdicts agree with the figures it prints.
+
+A smoke run on 256 training images: the figures mean nothing about the real recipes (see
+the README's "Speed" for those), but every part of the script runs, and each "met / NOT met"
+is checked against the numbers on its own line.
+"""
+from __future__ import annotations
+
+import contextlib
+import io
+import math
+import re
+
+import pytest
+
+
+def run_bench(*argv: str) -> str:
+    from bench import training
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        assert training.main(list(argv)) == 0
+    return out.getvalue()
+
+
+def test_training_bench_prints_both_recipes_and_consistent_verdicts():
+    text = run_bench("--seeds", "0", "1", "--limit-train", "256",
+                     "--student-recipe", "64", "3e-3", "2", "--warmup", "4")
+    assert "data: MNIST" in text and "device: cpu" in text
+    assert "'warmup': 4" in text, "the printed student recipe should name its warm-up"
+    for model in ("VAE", "CVAE"):
+        for recipe in ("seed", "student"):
+            runs = re.findall(rf"^{model}\s+{recipe}\s+seed (\d): .*test loss\s+([\d.]+)\s+recon\s+([\d.]+)\s+KL\s+([\d.]+)",
+                              text, re.M)
+            assert [r[0] for r in runs] == ["0", "1"], f"{model} {recipe}: one line per seed"
+            for _, loss, recon, kl in runs:
+                assert math.isfinite(float(loss)) and float(loss) == pytest.approx(float(recon) + float(kl), abs=0.11)
+        verdict = re.search(rf"^{model}\s+time ratio ([\d.]+) <= 0.33: (met|NOT met); median loss ([\d.]+) <= "
+                            rf"seed's ([\d.]+): (met|NOT met); min KL ([\d.]+) > 1 nat: (met|NOT met)$", text, re.M)
+        assert verdict, f"no verdict line for {model}"
+        ratio, t_ok, loss, seed_loss, l_ok, min_kl, k_ok = verdict.groups()
+        # The figures are printed rounded; a value within rounding of its bound can go either way.
+        if abs(float(ratio) - 1 / 3) > 0.005:
+            assert (t_ok == "met") == (float(ratio) <= 1 / 3)
+        if abs(float(loss) - float(seed_loss)) > 0.1:
+            assert (l_ok == "met") == (float(loss) <= float(seed_loss))
+        if abs(float(min_kl) - 1.0) > 0.005:
+            assert (k_ok == "met") == (float(min_kl) > 1.0)
+
+
+def test_training_bench_refuses_a_warmup_without_a_recipe():
+    with pytest.raises(SystemExit):
+        run_bench("--warmup", "100")
