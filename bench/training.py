@@ -96,7 +96,8 @@ def main(argv=None) -> int:
     parser.add_argument("--student-recipe", nargs=3, metavar=("BATCH", "LR", "EPOCHS"),
                         help="try another recipe in place of the notebook's, e.g. 128 2e-3 10")
     parser.add_argument("--warmup", type=int, default=0, metavar="STEPS",
-                        help="with --student-recipe: raise the learning rate linearly over STEPS steps")
+                        help="with --student-recipe: raise the learning rate linearly over STEPS steps "
+                             "(default 0: no warm-up; the notebook's recipe uses 200)")
     parser.add_argument("--limit-train", type=int, default=None, metavar="N",
                         help="train on the first N training images only (a quick smoke run)")
     args = parser.parse_args(argv)
