@@ -1,4 +1,4 @@
-"""Reference pieces and stand-ins for the test cells of the KL-annealing notebook.
+"""Stand-ins for the test cells of the KL-annealing notebook (answer-free).
 
 The notebook's MLP VAE follows the lab's interface: ``VAE(encoder, decoder, device)`` with
 ``forward(x) -> (x_hat, mu, log_var)``, ``encode(x) -> mu`` and ``reconstruct(z) -> x_hat``
@@ -7,9 +7,10 @@ pieces, so that a mistake in one question costs points in that question only:
 
 - :func:`monte_carlo_kl` estimates ``KL(q || p)`` of two normals by sampling, with its
   standard error;
-- :class:`ReferenceKLDivergence` is the KL loss to N(0, I) (sum over latent dimensions, mean
-  over the batch);
-- :class:`TinyMLPVAE` is a small VAE with the lab's interface, optionally deterministic;
+- :class:`QuadraticPenalty` stands in for ``KLDivergence`` with a known value that is not
+  the KL;
+- :class:`StandInMLPVAE` is a small model with the lab's interface that decodes the mean (no
+  reparameterisation), so every loss it produces is exact;
 - :class:`FixedPosterior` is an encoder whose mean and log-variance are known parameters;
 - :class:`GridStubVAE` encodes an image to itself and reconstructs ``1 - z``;
 - :func:`tiny_dataset` wraps a few images in a :class:`helpers.Dataset`.
@@ -43,47 +44,34 @@ def monte_carlo_kl(mu_q: float, sigma_q: float, mu_p: float, sigma_p: float, n: 
     return float(log_ratio.mean()), float(log_ratio.std() / math.sqrt(n))
 
 
-def reference_kl_divergence(mu: torch.Tensor, log_var: torch.Tensor) -> torch.Tensor:
-    """KL from ``N(mu, exp(log_var))`` to N(0, I): summed over dim 1, averaged over the batch."""
-    return (-0.5 * (1 + log_var - mu ** 2 - log_var.exp())).sum(dim=1).mean()
-
-
-class ReferenceKLDivergence:
-    """Drop-in replacement for the notebook's ``KLDivergence`` class."""
+class QuadraticPenalty:
+    """Drop-in for the notebook's ``KLDivergence`` while a loop is judged:
+    ``0.5 * mean(mu**2 + log_var**2)`` over all entries, a 0-d tensor. Differentiable and
+    predictable, but not the KL divergence."""
 
     def __call__(self, mu: torch.Tensor, log_var: torch.Tensor) -> torch.Tensor:
-        return reference_kl_divergence(mu, log_var)
+        return 0.5 * (mu ** 2 + log_var ** 2).mean()
 
 
-class _MLPEncoder(nn.Module):
-    def __init__(self, latent_size: int) -> None:
-        super().__init__()
-        self.net = nn.Sequential(nn.Linear(784, 32), nn.LeakyReLU())
-        self.mu = nn.Linear(32, latent_size)
-        self.log_var = nn.Linear(32, latent_size)
+class StandInMLPVAE(nn.Module):
+    """A small model with the lab's interface, to stand in for the student's ``VAE`` in loop
+    tests: ``forward(x) -> (x_hat, mu, log_var)`` on ``(batch, 784)``, ``encode``,
+    ``reconstruct`` and ``device``, with clear errors for a batch on the wrong device or
+    not flattened.
 
-    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        h = self.net(x)
-        return self.mu(h), self.log_var(h)
-
-
-class TinyMLPVAE(nn.Module):
-    """A small MLP VAE with the lab's interface, so loop tests do not use the student's model.
-
-    With ``deterministic=True`` the noise ``eps`` is zero, so ``forward`` decodes the mean
-    and every loss it produces can be recomputed exactly by the test.
+    ``forward`` decodes the mean itself (no noise), so every loss computed from its outputs
+    can be recomputed exactly by a test. Built from ``seed``, leaving torch's global
+    generator as it was.
     """
 
-    def __init__(self, latent_size: int = 2, device: torch.device | str = "cpu",
-                 deterministic: bool = False, seed: int = 0) -> None:
+    def __init__(self, latent_size: int = 2, device: torch.device | str = "cpu", seed: int = 0) -> None:
         super().__init__()
         state = torch.random.get_rng_state()
         torch.manual_seed(seed)
-        self.encoder = _MLPEncoder(latent_size)
-        self.decoder = nn.Sequential(nn.Linear(latent_size, 32), nn.LeakyReLU(),
-                                     nn.Linear(32, 784), nn.Sigmoid())
+        self.hidden = nn.Sequential(nn.Linear(784, 32), nn.Tanh())
+        self.heads = nn.Linear(32, 2 * latent_size)
+        self.decoder = nn.Sequential(nn.Linear(latent_size, 784), nn.Sigmoid())
         torch.random.set_rng_state(state)
-        self.deterministic = deterministic
         self.to(device)
         self.device = next(self.parameters()).device  # e.g. cuda:0 for "cuda"
 
@@ -96,19 +84,17 @@ class TinyMLPVAE(nn.Module):
                                f"{tuple(x.shape)}: use x.view(x.shape[0], -1).")
         return x
 
-    def sample_eps(self, sample_shape: tuple) -> torch.Tensor:
-        if self.deterministic:
-            return torch.zeros(sample_shape, device=self.device)
-        return torch.randn(sample_shape, device=self.device)
+    def encoder(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        mu, log_var = self.heads(self.hidden(self._check(x))).chunk(2, dim=1)
+        return mu, log_var
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        mu, log_var = self.encoder(self._check(x))
-        z = mu + self.sample_eps(mu.shape) * torch.exp(0.5 * log_var)
-        return self.decoder(z), mu, log_var
+        mu, log_var = self.encoder(x)
+        return self.decoder(mu), mu, log_var
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         with torch.no_grad():
-            return self.encoder(self._check(x))[0]
+            return self.encoder(x)[0]
 
     def reconstruct(self, z: torch.Tensor) -> torch.Tensor:
         with torch.no_grad():

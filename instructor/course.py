@@ -71,10 +71,11 @@ class Course:
         return log
 
     def release(self, assignment: str, into: Path | None = None) -> Path:
-        """Generate the student version, with a copy of ``helpers/`` beside the notebook."""
+        """Generate the student version, with the student kit (the part of ``helpers/`` that
+        the notebook uses, :func:`vendor_helpers`) beside the notebook."""
         self.nbgrader("generate_assignment", assignment, "--force")
         out = self.root / "release" / assignment
-        vendor_helpers(out)
+        vendor_helpers(out, assignment)
         return out
 
     def submit(self, student: str, assignment: str, notebook) -> Path:
@@ -130,12 +131,59 @@ def assignment_names() -> list[str]:
     return sorted(p.parent.name for p in (REPO / "source").glob("*/*.ipynb"))
 
 
-def vendor_helpers(folder: Path) -> None:
-    """Copy ``helpers/`` (Python files only) into a release folder, so that a student who
-    downloads only that folder can import it."""
+def vendor_helpers(folder: Path, assignment: str | None = None) -> list[str]:
+    """Copy the student kit into a release folder, so that a student who downloads only that
+    folder can import it; returns the module names copied.
+
+    Only ``helpers/`` is ever copied (the grader's oracles in ``grading/`` never are), and of
+    it only what this assignment's notebook imports, with what those modules import in turn,
+    plus :mod:`helpers.pdf` (the README's PDF command): another assignment's test kit stays
+    out. ``assignment`` defaults to the folder's name.
+    """
+    notebook = folder / f"{assignment or folder.name}.ipynb"
+    modules = kit_modules(notebook)
     target = folder / "helpers"
     if target.exists():
         shutil.rmtree(target)
     target.mkdir(parents=True)
-    for module in sorted(HELPERS.glob("*.py")):
-        shutil.copy(module, target / module.name)
+    for name in modules:
+        shutil.copy(HELPERS / f"{name}.py", target / f"{name}.py")
+    return modules
+
+
+def kit_modules(notebook: Path) -> list[str]:
+    """The modules of ``helpers/`` that ``notebook`` needs: ``__init__``, ``pdf``, every
+    ``helpers.X`` its code cells import, and their own imports of ``helpers`` modules,
+    found by reading the code (imports inside functions count too)."""
+    import ast
+
+    def imported(code: str) -> set[str]:
+        found = set()
+        try:
+            tree = ast.parse(code)
+        except SyntaxError:
+            return found
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom):
+                if node.level == 1:  # from .x import ... (inside helpers)
+                    found.add(node.module or "__init__")
+                    if not node.module:
+                        found.update(a.name for a in node.names)
+                elif node.module == "helpers":
+                    found.update(a.name for a in node.names)
+                elif node.module and node.module.startswith("helpers."):
+                    found.add(node.module.split(".")[1])
+            elif isinstance(node, ast.Import):
+                found.update(a.name.split(".")[1] for a in node.names if a.name.startswith("helpers."))
+        return {name for name in found if (HELPERS / f"{name}.py").exists()}
+
+    nb = nbformat.read(str(notebook), as_version=4)
+    code = "\n".join("\n".join(line for line in c.source.splitlines() if not line.lstrip().startswith(("%", "!")))
+                     for c in nb.cells if c.cell_type == "code")
+    todo = imported(code) | {"__init__", "pdf"}
+    done: set[str] = set()
+    while todo:
+        name = todo.pop()
+        done.add(name)
+        todo |= imported((HELPERS / f"{name}.py").read_text()) - done
+    return sorted(done)

@@ -5,7 +5,8 @@ nbgrader runs student code with the grader's rights. Here each kernel that nbgra
 wrapped in ``bwrap``:
 
 - its file system holds only read-only system and library paths (``/usr``, the Python
-  installation, the virtual environment, the course's ``helpers/`` and the datasets) and a
+  installation, the virtual environment, the course's ``helpers/``, the grader's oracles in
+  ``grading/`` (the hidden tests import them) and the datasets) and a
   private, writable *scratch copy* of its own working folder. ``source/``, ``release/``,
   other submissions, the gradebook and ``nbgrader_config.py`` do not exist inside it, and
   what the kernel writes is thrown away with the scratch copy;
@@ -42,6 +43,7 @@ from jupyter_client.manager import AsyncKernelManager
 
 REPO = Path(__file__).resolve().parent.parent
 HELPERS = REPO / "helpers"
+GRADING = REPO / "grading"  # the grader-only package of oracles, for the hidden tests
 RECORD = ".sandbox.json"
 MANAGER = "instructor.sandbox.SandboxKernelManager"
 GIB = 1024 ** 3
@@ -166,10 +168,11 @@ def _sweep_cgroups(parent: Path) -> None:
 
 # ------------------------------------------------------------------ the command
 def readonly_paths() -> list[str]:
-    """Host paths the kernel may read: system, Python, the venv, helpers/, the datasets."""
+    """Host paths the kernel may read: system, Python, the venv, helpers/, grading/ (read-only,
+    for the hidden tests), the datasets."""
     paths = [p for p in SYSTEM_DIRS + SYSTEM_FILES if os.path.lexists(p)]
     for p in {sys.base_prefix, sys.prefix, os.path.realpath(sys.base_prefix),
-              os.path.realpath(sys.prefix), str(HELPERS)}:
+              os.path.realpath(sys.prefix), str(HELPERS), str(GRADING)}:
         paths.append(p)
     for root in data_paths():
         paths.append(root)

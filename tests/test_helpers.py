@@ -128,7 +128,7 @@ def _loop(model, batches, zero=True, rebuild=False, train_mode=True):
 
 @pytest.mark.parametrize("zero,rebuild,stale,optimizers", [(True, False, 0, 1), (False, False, 2, 1), (True, True, 0, 3)])
 def test_training_probe_sees_missing_zero_grad_and_rebuilt_optimizers(zero, rebuild, stale, optimizers):
-    model = checks.TinyVAE()
+    model = checks.StandInVAE()
     x = torch.rand(4, 1, 28, 28)
     with checks.TrainingProbe(model) as probe:
         batches = checks.FixedBatches([(x, torch.zeros(4))], repeats=3, probe=probe)
@@ -140,7 +140,7 @@ def test_training_probe_sees_missing_zero_grad_and_rebuilt_optimizers(zero, rebu
 
 
 def test_training_probe_records_eval_and_no_grad():
-    model = checks.TinyVAE()
+    model = checks.StandInVAE()
     with checks.TrainingProbe(model) as probe:
         batches = checks.FixedBatches([(torch.rand(2, 1, 28, 28), torch.zeros(2))], phase="test", probe=probe)
         model.eval()

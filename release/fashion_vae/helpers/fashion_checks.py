@@ -9,9 +9,11 @@ judges one question only:
 - :func:`method_host`, :func:`bare_instance`, :func:`named_layer`, :func:`layers_of` -- reach
   into a student's class;
 - :class:`RecordingPart` -- stands in for ``Encoder``/``Decoder`` and records its arguments;
-- :class:`StubEncoder`, :class:`StubDecoder`, :class:`FixedNoise`, :func:`reference_r_loss`,
-  :func:`reference_kl_loss` -- the pieces around ``VAE.forward``;
-- :class:`TinySeedVAE` -- a small working model with the seed's interface, for ``train_vae``;
+- :class:`StubEncoder`, :class:`StubDecoder`, :class:`ShiftBySigma`, :func:`squared_error`,
+  :func:`quadratic_penalty` -- the pieces around ``VAE.forward``, with known values; none of
+  them is a sampler, the binary cross-entropy or the KL divergence;
+- :class:`StandInSeedVAE` -- a small model with the seed's interface that decodes the mean,
+  for ``train_vae``;
 - :class:`StubEmbedder` -- a "trained VAE" whose embeddings are known exactly;
 - :func:`with_variances` -- embeddings whose per-dimension sample variances are exact;
 - :class:`RecordingDecoder` -- a decoder whose images say which latent vector made them.
@@ -23,7 +25,6 @@ from typing import Sequence
 import numpy as np
 import torch
 from torch import nn
-from torch.nn import functional as F
 
 IMAGE_SIZE = 28
 
@@ -83,33 +84,27 @@ class RecordingPart(nn.Module):
 # ---------------------------------------------------------------- the pieces around VAE.forward
 
 
-def reference_r_loss(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    """Binary cross-entropy of the output ``y`` against the ground truth ``x``, summed."""
-    return F.binary_cross_entropy(y, x, reduction="sum")
+def squared_error(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """Stands in for ``r_loss``: the squared error of ``y`` against ``x``, summed (a 0-d
+    tensor). Known and differentiable; not the binary cross-entropy."""
+    return ((y - x) ** 2).sum()
 
 
-def reference_kl_loss(mu: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
-    """KL(N(mu, sigma^2) || N(0, 1)), summed over the latent dimensions and the batch."""
-    from torch.distributions import Normal, kl_divergence
-    prior = Normal(torch.zeros_like(mu), torch.ones_like(mu), validate_args=False)
-    return kl_divergence(Normal(mu, sigma, validate_args=False), prior).sum()
+def quadratic_penalty(mu: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
+    """Stands in for ``kl_loss``: ``mean(mu**2 + sigma**2)`` over all entries (a 0-d
+    tensor). Known and differentiable; not the KL divergence."""
+    return (mu ** 2 + sigma ** 2).mean()
 
 
-class FixedNoise:
-    """A stand-in for ``gaussian``: ``mu + sigma * eps`` with known, recorded noise ``eps``.
+class ShiftBySigma:
+    """Stands in for ``gaussian``: returns ``mu + sigma`` (its "noise" is always 1, so it
+    is no sampler) and keeps every call's ``(mu, sigma, z)`` in ``calls``."""
 
-    Call number ``i`` draws ``eps`` from a generator seeded with ``seed + i``; every call's
-    ``(mu, sigma, z)`` is kept in ``calls``.
-    """
-
-    def __init__(self, seed: int = 0) -> None:
-        self.seed = seed
+    def __init__(self) -> None:
         self.calls: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = []
 
     def __call__(self, mu: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
-        generator = torch.Generator().manual_seed(self.seed + len(self.calls))
-        eps = torch.randn(sigma.shape, generator=generator).to(sigma.device)
-        z = mu + sigma * eps
+        z = mu + sigma
         self.calls.append((mu, sigma, z))
         return z
 
@@ -160,66 +155,40 @@ class StubDecoder(nn.Module):
         return torch.sigmoid(h).reshape(-1, 1, IMAGE_SIZE, IMAGE_SIZE)
 
 
-# ---------------------------------------------------------------- a working model for train_vae
+# ---------------------------------------------------------------- a stand-in model for train_vae
 
 
-class _MLPEncoder(nn.Module):
-    def __init__(self, lat: int, hidden: int) -> None:
-        super().__init__()
-        self.hidden = nn.Sequential(nn.Flatten(), nn.Linear(IMAGE_SIZE * IMAGE_SIZE, hidden), nn.ReLU())
-        self.mean = nn.Linear(hidden, lat)
-        self.std = nn.Linear(hidden, lat)
+class StandInSeedVAE(nn.Module):
+    """A small model with the problem set's interface, to stand in for the student's ``VAE``
+    while ``train_vae`` is judged.
 
-    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        h = self.hidden(x)
-        return self.mean(h), torch.exp(self.std(h))
-
-
-class TinySeedVAE(nn.Module):
-    """A small MLP VAE with the problem set's interface, so that a test of the training
-    loop does not depend on the student's ``VAE``.
-
-    ``forward(x)`` stores ``self.loss`` (summed over the batch) and records
-    ``(loss, batch size)`` in ``losses``; :meth:`fixed_loss` gives a noise-free loss per
-    image (decoding the means) to compare before and after training.
+    ``forward(x)`` decodes the encoder's mean (no noise), stores ``self.loss`` =
+    :func:`squared_error` + :func:`quadratic_penalty` (summed over the batch: a known,
+    differentiable loss that is not the ELBO) and records ``(loss, batch size)`` in
+    ``losses``; ``backward()`` backpropagates it.
     """
 
-    def __init__(self, lat: int = 2, hidden: int = 64, seed: int = 0) -> None:
+    def __init__(self, lat: int = 2, seed: int = 0) -> None:
         super().__init__()
         state = torch.random.get_rng_state()
         torch.manual_seed(seed)
-        self.encoder = _MLPEncoder(lat, hidden)
-        self.decoder = nn.Sequential(nn.Linear(lat, hidden), nn.ReLU(),
-                                     nn.Linear(hidden, IMAGE_SIZE * IMAGE_SIZE), nn.Sigmoid(),
+        pixels = IMAGE_SIZE * IMAGE_SIZE
+        self.encoder = nn.Sequential(nn.Flatten(), nn.Linear(pixels, 2 * lat))
+        self.decoder = nn.Sequential(nn.Linear(lat, pixels), nn.Sigmoid(),
                                      nn.Unflatten(1, (1, IMAGE_SIZE, IMAGE_SIZE)))
         torch.random.set_rng_state(state)
         self.loss: torch.Tensor | None = None
         self.losses: list[tuple[float, int]] = []
 
-    def r_loss(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        return reference_r_loss(x, y)
-
-    def kl_loss(self, mu: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
-        return reference_kl_loss(mu, sigma)
-
-    def gaussian(self, mu: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
-        return torch.distributions.Normal(mu, sigma, validate_args=False).rsample()
-
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        mu, sigma = self.encoder(x)
-        y = self.decoder(self.gaussian(mu, sigma))
-        self.loss = self.r_loss(x, y) + self.kl_loss(mu, sigma)
+        mu, log_sigma = self.encoder(x).chunk(2, dim=1)
+        y = self.decoder(mu)
+        self.loss = squared_error(x, y) + quadratic_penalty(mu, log_sigma.exp()) * len(x)
         self.losses.append((self.loss.item(), len(x)))
         return y
 
     def backward(self) -> None:
         self.loss.backward()
-
-    @torch.no_grad()
-    def fixed_loss(self, x: torch.Tensor) -> float:
-        """The loss per image with ``z = mu`` (no noise): the same number every time."""
-        mu, sigma = self.encoder(x)
-        return float(self.r_loss(x, self.decoder(mu)) + self.kl_loss(mu, sigma)) / len(x)
 
 
 # ---------------------------------------------------------------- feature selection

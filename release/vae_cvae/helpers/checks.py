@@ -7,6 +7,9 @@ They let a test cell judge behaviour rather than implementation details:
 - :class:`FixedBatches` stands in for ``train_iter``/``test_iter`` with known batches;
 - :func:`captured_figures` runs plotting code without showing it and hands back the figures;
 - :class:`StubVAE` and :class:`StubCVAE` are tiny models whose answers are known exactly;
+- :class:`StandInVAE` and :func:`stand_in_loss` replace the student's model and loss while
+  a test judges a training or test loop: their values are predictable, and neither is a
+  VAE's answer (the stand-in decodes the mean, and its loss is no ELBO);
 - :func:`normal_bounds` gives tolerances for sample statistics with a stated probability of
   failing a correct solution.
 """
@@ -243,7 +246,8 @@ class StubVAE(nn.Module):
         return mean, -mean
 
     def sample_latent(self, mean_z, logvar_z):
-        return mean_z + torch.exp(0.5 * logvar_z) * torch.randn_like(mean_z)
+        """The mean itself: a stub with a known answer, not a sampler."""
+        return mean_z
 
     def decode(self, z):
         z = self._on_device(torch.as_tensor(z), "z").float()
@@ -313,66 +317,79 @@ def grid_cell(grid, i: int, j: int, size: int = 28):
     return grid[i * size:(i + 1) * size, j * size:(j + 1) * size]
 
 
-# ---------------------------------------------------------------- reference pieces for loop tests
+# ---------------------------------------------------------------- stand-ins for loop tests
 
 
-def reference_vae_loss(recon_x, x, mean_z, logvar_z):
-    """Negative ELBO per image: summed BCE and the KL to N(0, I), averaged over the batch.
+def stand_in_reconstruction(recon_x, x):
+    """Stands in for ``reconstruction_loss``: the squared error summed over the pixels of
+    each image, averaged over the images (a 0-d tensor). Not the binary cross-entropy."""
+    return ((recon_x - x) ** 2).sum() / len(x)
 
-    Tests of the training loops swap this in for the student's loss functions, so that a
-    mistake in the loss costs points in the loss question only.
+
+def stand_in_penalty(mean_z, logvar_z):
+    """Stands in for ``kl_loss``: ``0.5 * mean(mean_z**2 + logvar_z**2)`` over all entries
+    (a 0-d tensor). Not the KL divergence."""
+    return 0.5 * (mean_z ** 2 + logvar_z ** 2).mean()
+
+
+def stand_in_loss(recon_x, x, mean_z, logvar_z):
+    """A loss with ``loss_function``'s signature and known value, for judging loops:
+    ``(total, stand_in_reconstruction, stand_in_penalty)``, 0-d tensors.
+
+    It is differentiable and any test can recompute it, but it is not the negative ELBO.
     """
-    from torch.distributions import Normal, kl_divergence
-    recon = nn.functional.binary_cross_entropy(recon_x, x, reduction="sum") / len(x)
-    q = Normal(mean_z, torch.exp(0.5 * logvar_z))
-    p = Normal(torch.zeros_like(mean_z), torch.ones_like(mean_z))
-    kl = kl_divergence(q, p).sum(dim=-1).mean()
-    return recon + kl, recon, kl
+    squared_error = stand_in_reconstruction(recon_x, x)
+    penalty = stand_in_penalty(mean_z, logvar_z)
+    return squared_error + penalty, squared_error, penalty
 
 
-class TinyVAE(nn.Module):
-    """A small MLP VAE with the course's interface (``encode``, ``sample_latent``,
-    ``decode``, ``forward``), so that loop tests do not depend on the student's model."""
+class StandInVAE(nn.Module):
+    """A small MLP with the course's model interface (``encode``, ``sample_latent``,
+    ``decode``, ``forward``), to stand in for the student's model in loop tests.
+
+    ``sample_latent`` returns the mean, so ``forward(x)`` decodes ``mean_z`` and every
+    output can be recomputed exactly. With ``num_classes`` > 0, ``encode`` and ``decode``
+    also take one-hot labels ``(batch, num_classes)`` and refuse anything else with a clear
+    error. Built from its own seed (``test_seed()`` by default), leaving torch's global
+    generator as it was.
+    """
 
     def __init__(self, latent_size: int = 2, num_classes: int = 0, seed: int | None = None) -> None:
         super().__init__()
         generator_state = torch.random.get_rng_state()
         torch.manual_seed(test_seed() if seed is None else seed)
         self.latent_size, self.num_classes = latent_size, num_classes
-        self.hidden = nn.Sequential(nn.Flatten(), nn.Linear(784 + num_classes, 64), nn.ReLU())
-        self.mean = nn.Linear(64, latent_size)
-        self.logvar = nn.Linear(64, latent_size)
-        self.out = nn.Sequential(nn.Linear(latent_size + num_classes, 64), nn.ReLU(),
-                                 nn.Linear(64, 784))
+        self.hidden = nn.Sequential(nn.Flatten(), nn.Linear(784 + num_classes, 32), nn.Tanh())
+        self.heads = nn.Linear(32, 2 * latent_size)
+        self.out = nn.Linear(latent_size + num_classes, 784)
         torch.random.set_rng_state(generator_state)
 
-    def _hidden(self, x, y=None):
-        h = x.reshape(len(x), -1)
-        if self.num_classes:
-            h = torch.cat([h, _one_hot_checked(y, self.num_classes, len(x))], dim=1)
-        return self.hidden(h)
+    def _with_label(self, h, y, n):
+        if not self.num_classes:
+            return h
+        if not y:
+            raise AssertionError("The conditional model needs the label y as its second input.")
+        return torch.cat([h, _one_hot(y[0], self.num_classes, n)], dim=1)
 
     def encode(self, x, *y):
-        h = self._hidden(x, *y)
-        return self.mean(h), self.logvar(h)
+        h = self.hidden(self._with_label(x.reshape(len(x), -1), y, len(x)))
+        mean_z, logvar_z = self.heads(h).chunk(2, dim=1)
+        return mean_z, logvar_z
 
     def sample_latent(self, mean_z, logvar_z):
-        return torch.distributions.Normal(mean_z, torch.exp(0.5 * logvar_z)).rsample()
+        """The mean itself (no noise), so that the stand-in's losses are exact."""
+        return mean_z
 
     def decode(self, z, *y):
         z = z.reshape(-1, self.latent_size)
-        if self.num_classes:
-            z = torch.cat([z, _one_hot_checked(y[0], self.num_classes, len(z))], dim=1)
-        return torch.sigmoid(self.out(z)).reshape(-1, 1, 28, 28)
+        return torch.sigmoid(self.out(self._with_label(z, y, len(z)))).reshape(-1, 1, 28, 28)
 
     def forward(self, x, *y):
         mean_z, logvar_z = self.encode(x, *y)
         return self.decode(self.sample_latent(mean_z, logvar_z), *y), mean_z, logvar_z
 
 
-def _one_hot_checked(y, num_classes: int, n: int) -> torch.Tensor:
-    if y is None:
-        raise AssertionError("The conditional model needs the label y as its second input.")
+def _one_hot(y, num_classes: int, n: int) -> torch.Tensor:
     y = torch.as_tensor(y)
     if y.dim() != 2 or y.shape != (n, num_classes) or not torch.is_floating_point(y):
         raise AssertionError(f"The label y should be one-hot floats of shape ({n}, {num_classes}); "
