@@ -11,11 +11,13 @@ from __future__ import annotations
 import ast
 import importlib.metadata
 import json
+import os
 import re
 import shutil
 import subprocess
 import sys
 import sysconfig
+from pathlib import Path
 
 import pytest
 
@@ -110,3 +112,44 @@ def test_requirements_cover_what_a_release_imports(assignment):
         if not names & required:
             missing[module] = sorted(names) or ["not installed"]
     assert not missing, f"release/{assignment} imports modules that requirements.txt does not give: {missing}"
+
+
+# A kernel for the copied release folders that cannot see this repository: Python without
+# `site` (so no .pth file puts the repository on the path), the installed packages put back
+# by hand, and a refusal to start if the grader-only package `grading` is importable.
+KERNEL = r"""
+import importlib.util, json, os, sys
+sys.path[:] = [""] + [p for p in sys.path if p] + json.loads(os.environ["PROBE_SITE"])
+if importlib.util.find_spec("grading") is not None or importlib.util.find_spec("instructor") is not None:
+    raise SystemExit("the repository is on the kernel's path")
+from ipykernel import kernelapp
+kernelapp.launch_new_instance()
+"""
+
+
+@pytest.mark.parametrize("assignment", assignment_names())
+def test_a_student_with_one_release_folder_passes_the_visible_tests_and_validate(assignment, tmp_path):
+    """The release folder alone, completed with the reference answers: every visible test
+    passes and `nbgrader validate` says Success, with no grader-only code anywhere near."""
+    from instructor.notebooks import reference_submission
+    folder = tmp_path / assignment
+    shutil.copytree(REPO / "release" / assignment, folder)
+    source = notebooks.read(REPO / "source" / assignment / f"{assignment}.ipynb")
+    release = notebooks.read(folder / f"{assignment}.ipynb")
+    import nbformat
+    nbformat.write(reference_submission(source, release), str(folder / f"{assignment}.ipynb"))
+    kernels = tmp_path / "jupyter" / "kernels" / "python3"
+    kernels.mkdir(parents=True)
+    (tmp_path / "kernel.py").write_text(KERNEL)
+    (kernels / "kernel.json").write_text(json.dumps({
+        "argv": [sys.executable, "-S", str(tmp_path / "kernel.py"), "-f", "{connection_file}"],
+        "display_name": "Python 3 (release folder only)", "language": "python"}))
+    site = list(dict.fromkeys(sysconfig.get_paths()[k] for k in ("purelib", "platlib")))
+    env = {**{k: v for k, v in os.environ.items() if k in ("PATH", "LANG", "VAE_DATA_FALLBACK", "VAE_DATA")},
+           "HOME": str(tmp_path), "MPLBACKEND": "Agg", "JUPYTER_PATH": str(tmp_path / "jupyter"),
+           "PROBE_SITE": json.dumps(site), "PYTHONPATH": ""}
+    nbgrader = str(Path(sys.executable).parent / "nbgrader")
+    result = subprocess.run([nbgrader, "validate", f"{assignment}.ipynb"], cwd=folder, env=env,
+                            capture_output=True, text=True, timeout=600)
+    log = result.stdout + result.stderr
+    assert "Success! Your notebook passes all the tests." in log, log[-3000:]

@@ -184,6 +184,34 @@ VARIANTS = [
     C('r5_bceloss_made_in_init', 'vae', edits=(('self.decoder = Decoder(c1, c2, lat, k)', 'self.decoder = Decoder(c1, c2, lat, k)\n        self.bce = nn.BCELoss(reduction="sum")'), ('return F.binary_cross_entropy(y, x, reduction="sum")', 'return self.bce(y, x)')), family='r5 BCELoss made in __init__'),
     C('g5_noise_on_the_module_s_device', 'vae', edits=(('self.decoder = Decoder(c1, c2, lat, k)', 'self.decoder = Decoder(c1, c2, lat, k)\n        self.register_buffer("anchor", torch.zeros(1))'), ('return mu + sigma * torch.randn_like(sigma)', 'return mu + sigma * torch.randn(sigma.shape, device=self.anchor.device)')), family="g5 noise on the module's device"),
 ]
+
+# The cheat family: every autograded answer cell answered by calling what a release folder
+# ships (its helpers/). The student kit holds no answer, so each must lose its points.
+CHEATS = [
+    C('cheat_encoder_stub', 'encoder', {1: "from helpers.fashion_checks import StubEncoder\nreturn StubEncoder(self.mean.out_features, x.device)(x)"},
+      questions=('test_encoder_forward',), family='cheat'),
+    C('cheat_decoder_stub', 'decoder', {1: "from helpers.fashion_checks import StubDecoder\nreturn StubDecoder(self.linear.in_features, z.device)(z)"},
+      questions=('test_decoder_forward',), family='cheat'),
+    C('cheat_r_loss_squared_error', 'vae', {1: "from helpers.fashion_checks import squared_error\nreturn squared_error(x, y)"},
+      questions=('test_r_loss',), family='cheat'),
+    C('cheat_kl_loss_quadratic_penalty', 'vae', {2: "from helpers.fashion_checks import quadratic_penalty\nreturn quadratic_penalty(mu, sigma)"},
+      questions=('test_kl_properties', 'test_kl_formula'), family='cheat'),
+    C('cheat_gaussian_shift', 'vae', {3: "from helpers.fashion_checks import ShiftBySigma\nreturn ShiftBySigma()(mu, sigma)"},
+      questions=('test_gaussian',), family='cheat'),
+    C('cheat_train_vae_squared_error', 'train_vae', edits=(
+        ('total += vae.loss.item()', 'from helpers.fashion_checks import squared_error\n            total += squared_error(x_batch, vae(x_batch).detach()).item()'),),
+      questions=('test_train_vae',), family='cheat'),
+    C('cheat_embed_stub_expected', 'selection', {0: "from helpers.fashion_checks import StubEmbedder\nreturn StubEmbedder.expected(vae, images)"},
+      questions=('test_embed',), family='cheat'),
+    C('cheat_traverse_one_recording', 'traverse_one', edits=(
+        ('images = decoder(z)', 'from helpers.fashion_checks import RecordingDecoder\n        images = RecordingDecoder(lat, device)(z)'),),
+      questions=('test_traverse_one',), family='cheat'),
+    C('cheat_traverse_two_recording', 'traverse_two', edits=(
+        ('images = decoder(z.reshape(n * n, lat).to(device))', 'from helpers.fashion_checks import RecordingDecoder\n        images = RecordingDecoder(lat, device)(z.reshape(n * n, lat).to(device))'),),
+      questions=('test_traverse_two',), family='cheat'),
+]
+MUTANTS += CHEATS
+
 DEMO_MISTAKES = ["K1_seed_formula", "V1_lowest_variance", "O1_linspace_no_ppf",
                  "G6_noise_shared_across_rows"]  # G6 fails hidden tests only: feedback shows its hint
 

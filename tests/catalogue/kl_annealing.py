@@ -161,6 +161,42 @@ VARIANTS = [
     C('interp_broadcast_view', 'interpolate_linear', edits=(('    weights = torch.linspace(0, 1, steps, device=x.device, dtype=x.dtype)\n    return torch.stack([torch.lerp(x, y, w) for w in weights])', '    w = torch.linspace(0, 1, steps, device=x.device).view(-1, *[1] * x.dim())\n    return x + w * (y - x)'),)),
 ]
 
+
+# The cheat family: every autograded answer cell answered by calling what a release folder
+# ships (its helpers/). The student kit holds no answer, so each must lose its points.
+CHEATS = [
+    C('cheat_kl_normal_monte_carlo', 'kl_normal',
+      "from helpers.annealing_checks import monte_carlo_kl\n"
+      "return torch.tensor([monte_carlo_kl(float(mu2), float(sigma2), float(mu1), float(sigma1), n=200_000, seed=0)[0]],\n"
+      "                    dtype=mu1.dtype, device=mu1.device)",
+      questions=('11.1c',), family='cheat'),
+    C('cheat_forward_stand_in', 'vae_model', {2: "from helpers.annealing_checks import StandInMLPVAE\nreturn StandInMLPVAE.forward(self, x)"},
+      questions=('11.2a',), family='cheat'),
+    C('cheat_kl_quadratic_penalty', 'kl_divergence', "from helpers.annealing_checks import QuadraticPenalty\nreturn QuadraticPenalty()(mu, log_var)",
+      questions=('11.2b',), family='cheat'),
+    C('cheat_train_quadratic_penalty', 'train_autoencoder', edits=(
+        ('batch_kl_loss = kl_loss(mu, log_var)', 'from helpers.annealing_checks import QuadraticPenalty\n            batch_kl_loss = QuadraticPenalty()(mu, log_var)'),),
+      questions=('11.2c',), family='cheat'),
+    C('cheat_reconstruction_grid_stub', 'plot_reconstruction_grid', edits=(
+        ('z = vae.encode(x_samples.to(vae.device).view(100, -1))\n    x_hat = vae.reconstruct(z)',
+         'from helpers.annealing_checks import GridStubVAE\n    stand_in = GridStubVAE(vae.device)\n'
+         '    z = stand_in.encode(x_samples.to(vae.device).view(100, -1))\n    x_hat = stand_in.reconstruct(z)'),),
+      questions=('11.2d',), family='cheat'),
+    C('cheat_kl_weight_budget', 'kl_weight_manager', "import helpers\nreturn float(helpers.scaled(1.0, grading=0.0))",
+      questions=('11.3a',), family='cheat'),
+    C('cheat_kl_per_dimension_penalty', 'kl_per_dimension',
+      "from helpers.annealing_checks import QuadraticPenalty\nreturn torch.stack([QuadraticPenalty()(mu[:, j], log_var[:, j]) for j in range(mu.shape[1])])",
+      questions=('11.3b',), family='cheat'),
+    C('cheat_sample_prior_fixed_posterior', 'sample_prior',
+      "from helpers.annealing_checks import FixedPosterior\n"
+      "return FixedPosterior(torch.zeros(latent_size), torch.zeros(latent_size)).to(device)(torch.empty(n, 1))[0]",
+      questions=('11.4a',), family='cheat'),
+    C('cheat_interpolate_fixed_posterior', 'interpolate_linear',
+      "from helpers.annealing_checks import FixedPosterior\nreturn FixedPosterior(x, y)(torch.empty(steps, 1))[0]",
+      questions=('11.4c',), family='cheat'),
+]
+MUTANTS += CHEATS
+
 DEMO_MISTAKES = ["kl_normal_swapped_pq", "klw_ramp_one_late", "prior_uniform", "interp_endpoint_excluded"]
 
 CATALOGUE = Catalogue("kl_annealing", QUESTIONS, MUTANTS, VARIANTS, DEMO_MISTAKES)

@@ -149,6 +149,41 @@ for epoch in range(num_epochs):
     print(f"epoch {epoch + 1}: {total / count:.1f} nats per image; test {test_cvae(model)[0]:.1f}")'''}),
 ]
 
+
+# The cheat family: every autograded answer cell answered by calling what a release folder
+# ships (its helpers/). The student kit holds no answer, so each must lose its points.
+CHEATS = [
+    C('cheat_sample_latent_stub', 'vae_model', {1: "from helpers.checks import StubVAE\nreturn StubVAE(mean_z.device).sample_latent(mean_z, logvar_z)"},
+      questions=('10.2a',), family='cheat'),
+    C('cheat_kl_stand_in_penalty', 'loss', "from helpers.checks import stand_in_penalty\nreturn stand_in_penalty(mean_z, logvar_z)",
+      questions=('10.3a',), family='cheat'),
+    C('cheat_train_stand_in_loss', 'train_loop', {
+        0: "recon_x, mean_z, logvar_z = model(x)\nfrom helpers.checks import stand_in_loss\nloss, loss_recon, loss_kl = stand_in_loss(recon_x, x, mean_z, logvar_z)\nloss.backward()\noptimizer.step()",
+        1: "recon_x, mean_z, logvar_z = model(x)\nfrom helpers.checks import stand_in_loss\nloss, loss_recon, loss_kl = stand_in_loss(recon_x, x, mean_z, logvar_z)"},
+      questions=('10.4a',), family='cheat'),
+    C('cheat_plot_latent_stub', 'plot_latent',
+      "z = torch.tensor([[xi, yi]], dtype=torch.float32, device=device)\nfrom helpers.checks import StubVAE\nx_decoded = StubVAE(device).decode(z)",
+      questions=('10.5a',), family='cheat'),
+    C('cheat_scatterplot_stub', 'scatterplot_latent',
+      "from helpers.checks import StubVAE\nz_mean, _ = StubVAE(device).encode(x.to(device))",
+      questions=('10.5d',), family='cheat'),
+    C('cheat_cvae_sample_latent_stub', 'cvae_model', {3: "from helpers.checks import StubVAE\nreturn StubVAE(mean_z.device).sample_latent(mean_z, logvar_z)"},
+      questions=('10.6a',), family='cheat'),
+    C('cheat_train_cvae_stand_in_loss', 'train_cvae', edits=(
+        ('loss, loss_recon, loss_kl = loss_function(recon_x, x, mean_z, logvar_z)\n            loss.backward()',
+         'from helpers.checks import stand_in_loss\n            loss, loss_recon, loss_kl = stand_in_loss(recon_x, x, mean_z, logvar_z)\n            loss.backward()'),
+        ('loss, loss_recon, loss_kl = loss_function(recon_x, x, mean_z, logvar_z)\n            metric.add',
+         'from helpers.checks import stand_in_loss\n            loss, loss_recon, loss_kl = stand_in_loss(recon_x, x, mean_z, logvar_z)\n            metric.add')),
+      questions=('10.6b',), family='cheat'),
+    C('cheat_plot_latent_cvae_stub', 'plot_latent_cvae', edits=(
+        ('x_decoded = cvae_model.decode(z, y)', 'from helpers.checks import StubCVAE\n            x_decoded = StubCVAE(device).decode(z, y)'),),
+      questions=('10.6d',), family='cheat'),
+    C('cheat_scatterplot_cvae_stub', 'scatterplot_latent_cvae', edits=(
+        ('z_mean, _ = cvae_model.encode(', 'from helpers.checks import StubCVAE\n        z_mean, _ = StubCVAE(device).encode('),),
+      questions=('10.6f',), family='cheat'),
+]
+MUTANTS += CHEATS
+
 DEMO_MISTAKES = ["sample_exp_logvar", "kl_sum_all", "plot_latent_axes_swapped", "cvae_decoder_ignores_y"]
 
 CATALOGUE = Catalogue("vae_cvae", QUESTIONS, MUTANTS, VARIANTS, DEMO_MISTAKES)
