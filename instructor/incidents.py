@@ -13,7 +13,9 @@ kernel:
 - tampering with the grader, found by reading the student's code (:func:`tampering`):
   replacing attributes of modules (``torch.allclose = ...``), touching ``builtins``,
   ``sys.modules``, IPython's machinery, ``ctypes`` or the garbage collector, and dynamic
-  code (``exec``, ``eval``, ``__import__``) that could hide any of these. Such a submission's
+  code (``exec``, ``eval``, ``__import__``) that could hide any of these, and imports of
+  the grader-only package ``grading`` (the reference answers, present only while grading).
+  Such a submission's
   autograded points are withheld (set to 0 in the gradebook, with a comment) until an
   instructor reviews it: in-process tests cannot be trusted once the process is patched.
 """
@@ -35,6 +37,7 @@ SUSPICIOUS_CALLS = {"exec", "eval", "compile", "__import__", "setattr", "delattr
 # Module attributes that students legitimately set: plotting and determinism settings.
 HARMLESS_SETTINGS = ("plt.rcParams", "matplotlib.rcParams", "mpl.rcParams", "torch.backends.",
                      "os.environ", "np.set_printoptions", "pd.options", "warnings.filters")
+GRADER_ONLY = "grading"  # the package of reference answers (grading/), never released
 SUSPICIOUS_MODULES = {"builtins", "ctypes", "gc", "importlib", "inspect", "ipykernel"}
 SUSPICIOUS_ATTRS = {"_getframe", "settrace", "setprofile", "excepthook", "displayhook",
                     "get_referrers", "get_objects", "currentframe", "get_ipython", "run_cell",
@@ -101,7 +104,9 @@ def tampering(source: str) -> list[str]:
         if isinstance(node, (ast.Import, ast.ImportFrom)):
             names = [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module or ""]
             for n in names:
-                if n.split(".")[0] in SUSPICIOUS_MODULES:
+                if n.split(".")[0] == GRADER_ONLY and getattr(node, "level", 0) == 0:
+                    hit(node, f"imports the grader-only package {n} (the reference answers)")
+                elif n.split(".")[0] in SUSPICIOUS_MODULES:
                     hit(node, f"imports {n}")
         if isinstance(node, ast.Attribute) and (
                 node.attr in SUSPICIOUS_ATTRS or (node.attr == "modules" and root(node) == "sys")):

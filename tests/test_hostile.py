@@ -214,3 +214,32 @@ def test_tampering_scan_flags_no_reference_or_variant():
                 if cell.cell_type == "code" and not cell.metadata.get("nbgrader", {}).get("locked"):
                     assert incidents.tampering(cell.source) == [], (assignment, name, cell.source)
         assert read(REPO / "source" / assignment / f"{assignment}.ipynb")
+
+
+def test_the_scan_withholds_imports_of_the_grader_only_package():
+    """The reference answers exist only while grading: importing them is tampering."""
+    for code in ("from grading.vae_cvae import reference_vae_loss",
+                 "import grading",
+                 "import grading.fashion_vae as g",
+                 "def kl_loss(m, lv):\n    from grading.kl_annealing import reference_kl_divergence\n    return reference_kl_divergence(m, lv)"):
+        found = incidents.tampering(code)
+        assert found and "grader-only package" in found[0], (code, found)
+    # A student's own name `grading`, or a relative import, is not the package.
+    assert incidents.tampering("grading = {'a': 1}\nprint(grading)") == []
+
+
+def test_an_edited_names_cell_is_not_an_incident():
+    """Students write their names in the introduction: an ordinary, editable cell."""
+    from instructor.course import REPO, assignment_names
+    from instructor.notebooks import read, reference_submission
+    for assignment in assignment_names():
+        source = read(REPO / "source" / assignment / f"{assignment}.ipynb")
+        release = read(REPO / "release" / assignment / f"{assignment}.ipynb")
+        names = [c for c in release.cells if c.cell_type == "markdown" and c.source.startswith("**Names:**")]
+        assert len(names) == 1 and "nbgrader" not in names[0].metadata, "the names cell must be editable"
+        nb = reference_submission(source, release)
+        cell = next(c for c in nb.cells if c.source.startswith("**Names:**"))
+        cell.source = "**Names:** Ada Lovelace, Alan Turing\n\n**Group:** 7"
+        report = incidents.Audit("student")
+        incidents._compare(nb, incidents._cells(release), report)
+        assert report.lines == [] and not report.withheld, report.lines
