@@ -201,7 +201,7 @@ CHEATS = [
     C('cheat_train_vae_squared_error', 'train_vae', edits=(
         ('total += vae.loss.item()', 'from helpers.fashion_checks import squared_error\n            total += squared_error(x_batch, vae(x_batch).detach()).item()'),),
       questions=('test_train_vae',), family='cheat'),
-    C('cheat_embed_stub_expected', 'selection', {0: "from helpers.fashion_checks import StubEmbedder\nreturn StubEmbedder.expected(vae, images)"},
+    C('cheat_embed_stub_shift', 'selection', {0: "from helpers.fashion_checks import StubEmbedder\nmu, sigma = vae.encoder(images.to(device))\nreturn StubEmbedder(mu.shape[1], device).gaussian(mu, sigma).cpu()"},
       questions=('test_embed',), family='cheat'),
     C('cheat_traverse_one_recording', 'traverse_one', edits=(
         ('images = decoder(z)', 'from helpers.fashion_checks import RecordingDecoder\n        images = RecordingDecoder(lat, device)(z)'),),
