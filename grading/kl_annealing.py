@@ -10,6 +10,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from helpers.annealing_checks import flat_batch
+
 
 def reference_kl_divergence(mu: torch.Tensor, log_var: torch.Tensor) -> torch.Tensor:
     """KL from ``N(mu, exp(log_var))`` to N(0, I), nats per image: summed over dim 1 (the
@@ -59,13 +61,7 @@ class TinyMLPVAE(nn.Module):
         self.device = next(self.parameters()).device  # e.g. cuda:0 for "cuda"
 
     def _check(self, x: torch.Tensor) -> torch.Tensor:
-        if x.device != self.device:
-            raise RuntimeError(f"The batch is on {x.device} but the model is on {self.device}: "
-                               f"move it with .to(vae.device).")
-        if x.dim() != 2 or x.shape[1] != 784:
-            raise RuntimeError(f"The model takes flattened images of shape (batch, 784), got "
-                               f"{tuple(x.shape)}: use x.view(x.shape[0], -1).")
-        return x
+        return flat_batch(x, self.device)
 
     def sample_eps(self, sample_shape: tuple) -> torch.Tensor:
         if self.deterministic:

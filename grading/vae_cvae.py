@@ -9,7 +9,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from helpers.checks import test_seed
+from helpers.checks import one_hot_checked, test_seed
 
 
 def reference_vae_loss(recon_x, x, mean_z, logvar_z):
@@ -70,16 +70,3 @@ class TinyVAE(nn.Module):
         mean_z, logvar_z = self.encode(x, *y)
         return self.decode(self.sample_latent(mean_z, logvar_z), *y), mean_z, logvar_z
 
-
-def one_hot_checked(y, num_classes: int, n: int) -> torch.Tensor:
-    """``y`` if it is ``n`` one-hot float rows of ``num_classes``; else an AssertionError
-    that says how to make them (``F.one_hot(y, 10).float()``)."""
-    if y is None:
-        raise AssertionError("The conditional model needs the label y as its second input.")
-    y = torch.as_tensor(y)
-    if y.dim() != 2 or y.shape != (n, num_classes) or not torch.is_floating_point(y):
-        raise AssertionError(f"The label y should be one-hot floats of shape ({n}, {num_classes}); "
-                             f"got {tuple(y.shape)} of {y.dtype}. Use F.one_hot(y, 10).float().")
-    if not (torch.all((y == 0) | (y == 1)) and torch.all(y.sum(dim=1) == 1)):
-        raise AssertionError("The label y should be one-hot: exactly one 1 in each row.")
-    return y

@@ -1,6 +1,9 @@
-"""Shared machinery for the VAE course notebooks.
+"""The student kit: the code the VAE course notebooks import, shipped in every release folder.
 
-The notebooks hold the exercises; this package holds what they reuse:
+The notebooks hold the exercises; this package holds what they reuse. Nothing in it may
+answer a graded question (``tests/test_release.py`` checks every shipped file, and the
+catalogue's cheat family checks that calling any of it earns no points); the grader's
+reference answers live in the grader-only package ``grading/``.
 
 - :mod:`helpers.device`   -- choosing cuda, then mps, then cpu;
 - :mod:`helpers.data`     -- MNIST / Fashion-MNIST through torchvision, with an offline fallback;
@@ -10,7 +13,8 @@ The notebooks hold the exercises; this package holds what they reuse:
 - :mod:`helpers.progress` -- a live loss plot and a progress line for training loops;
 - :mod:`helpers.checks`   -- utilities for the notebooks' test cells;
 - :mod:`helpers.annealing_checks`, :mod:`helpers.fashion_checks` -- stand-ins and stubs for
-  the tests of the ``kl_annealing`` and ``fashion_vae`` notebooks.
+  the tests of the ``kl_annealing`` and ``fashion_vae`` notebooks (each shipped only with its
+  own assignment).
 """
 from .batches import BatchIterator
 from .budget import grading_mode, scaled

@@ -44,6 +44,18 @@ def monte_carlo_kl(mu_q: float, sigma_q: float, mu_p: float, sigma_p: float, n: 
     return float(log_ratio.mean()), float(log_ratio.std() / math.sqrt(n))
 
 
+def flat_batch(x: torch.Tensor, device: torch.device) -> torch.Tensor:
+    """``x`` if it is a batch of flattened images ``(batch, 784)`` on ``device``; else a
+    RuntimeError that says what to do (the lab's model takes flattened images)."""
+    if x.device != device:
+        raise RuntimeError(f"The batch is on {x.device} but the model is on {device}: "
+                           f"move it with .to(vae.device).")
+    if x.dim() != 2 or x.shape[1] != 784:
+        raise RuntimeError(f"The model takes flattened images of shape (batch, 784), got "
+                           f"{tuple(x.shape)}: use x.view(x.shape[0], -1).")
+    return x
+
+
 class QuadraticPenalty:
     """Drop-in for the notebook's ``KLDivergence`` while a loop is judged:
     ``0.5 * mean(mu**2 + log_var**2)`` over all entries, a 0-d tensor. Differentiable and
@@ -75,17 +87,8 @@ class StandInMLPVAE(nn.Module):
         self.to(device)
         self.device = next(self.parameters()).device  # e.g. cuda:0 for "cuda"
 
-    def _check(self, x: torch.Tensor) -> torch.Tensor:
-        if x.device != self.device:
-            raise RuntimeError(f"The batch is on {x.device} but the model is on {self.device}: "
-                               f"move it with .to(vae.device).")
-        if x.dim() != 2 or x.shape[1] != 784:
-            raise RuntimeError(f"The model takes flattened images of shape (batch, 784), got "
-                               f"{tuple(x.shape)}: use x.view(x.shape[0], -1).")
-        return x
-
     def encoder(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        mu, log_var = self.heads(self.hidden(self._check(x))).chunk(2, dim=1)
+        mu, log_var = self.heads(self.hidden(flat_batch(x, self.device))).chunk(2, dim=1)
         return mu, log_var
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:

@@ -369,7 +369,7 @@ class StandInVAE(nn.Module):
             return h
         if not y:
             raise AssertionError("The conditional model needs the label y as its second input.")
-        return torch.cat([h, _one_hot(y[0], self.num_classes, n)], dim=1)
+        return torch.cat([h, one_hot_checked(y[0], self.num_classes, n)], dim=1)
 
     def encode(self, x, *y):
         h = self.hidden(self._with_label(x.reshape(len(x), -1), y, len(x)))
@@ -389,7 +389,11 @@ class StandInVAE(nn.Module):
         return self.decode(self.sample_latent(mean_z, logvar_z), *y), mean_z, logvar_z
 
 
-def _one_hot(y, num_classes: int, n: int) -> torch.Tensor:
+def one_hot_checked(y, num_classes: int, n: int) -> torch.Tensor:
+    """``y`` if it is ``n`` one-hot float rows of ``num_classes``; else an AssertionError
+    that says how to make them. It checks labels; it does not make them."""
+    if y is None:
+        raise AssertionError("The conditional model needs the label y as its second input.")
     y = torch.as_tensor(y)
     if y.dim() != 2 or y.shape != (n, num_classes) or not torch.is_floating_point(y):
         raise AssertionError(f"The label y should be one-hot floats of shape ({n}, {num_classes}); "
