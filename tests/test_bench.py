@@ -51,3 +51,22 @@ def test_training_bench_prints_both_recipes_and_consistent_verdicts():
 def test_training_bench_refuses_a_warmup_without_a_recipe():
     with pytest.raises(SystemExit):
         run_bench("--warmup", "100")
+
+
+def test_device_tests_run_a_master_and_report_every_test_cell():
+    """bench/device_tests.py (the check for a GPU host without nbgrader) on the CPU."""
+    import subprocess
+    import sys
+    result = subprocess.run([sys.executable, "-m", "bench.device_tests", "kl_annealing", "--seeds", "1"],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    lines = [line for line in result.stdout.splitlines() if line.startswith("  test_")]
+    assert len(lines) == 13 and all("passed 2/2" in line for line in lines), lines
+    assert "every test cell passed every run" in result.stdout
+
+
+def test_device_tests_count_an_error_or_stderr_as_a_failure():
+    from bench.device_tests import run_cell
+    assert run_cell("ok", "x = 1", {}) is None
+    assert "AssertionError: wrong" in run_cell("bad", "assert False, 'wrong'", {})
+    assert run_cell("noisy", "import sys; sys.stderr.write('a warning')", {}).startswith("stderr")
