@@ -9,7 +9,7 @@ judges one question only:
 - :func:`method_host`, :func:`bare_instance`, :func:`named_layer`, :func:`layers_of` -- reach
   into a student's class;
 - :class:`RecordingPart` -- stands in for ``Encoder``/``Decoder`` and records its arguments;
-- :class:`StubEncoder`, :class:`StubDecoder`, :class:`ShiftBySigma`, :func:`squared_error`,
+- :class:`StubEncoder`, :class:`StubDecoder`, :class:`ShiftBySigma`, :func:`weighted_squared_error`,
   :func:`quadratic_penalty` -- the pieces around ``VAE.forward``, with known values; none of
   them is a sampler, the binary cross-entropy or the KL divergence;
 - :class:`StandInSeedVAE` -- a small model with the seed's interface that decodes the mean,
@@ -84,10 +84,12 @@ class RecordingPart(nn.Module):
 # ---------------------------------------------------------------- the pieces around VAE.forward
 
 
-def squared_error(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    """Stands in for ``r_loss``: the squared error of ``y`` against ``x``, summed (a 0-d
-    tensor). Known and differentiable; not the binary cross-entropy."""
-    return ((y - x) ** 2).sum()
+def weighted_squared_error(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """Stands in for ``r_loss(x, y)``: the squared error of the output ``y`` against the
+    ground truth ``x``, weighted by ``1 + x`` and summed (a 0-d tensor). Known and
+    differentiable, and not symmetric, so swapped arguments show; not the binary
+    cross-entropy."""
+    return ((y - x) ** 2 * (1 + x)).sum()
 
 
 def quadratic_penalty(mu: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
@@ -163,7 +165,7 @@ class StandInSeedVAE(nn.Module):
     while ``train_vae`` is judged.
 
     ``forward(x)`` decodes the encoder's mean (no noise), stores ``self.loss`` =
-    :func:`squared_error` + :func:`quadratic_penalty` (summed over the batch: a known,
+    :func:`weighted_squared_error` + :func:`quadratic_penalty` (summed over the batch: a known,
     differentiable loss that is not the ELBO) and records ``(loss, batch size)`` in
     ``losses``; ``backward()`` backpropagates it.
     """
@@ -183,7 +185,7 @@ class StandInSeedVAE(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         mu, log_sigma = self.encoder(x).chunk(2, dim=1)
         y = self.decoder(mu)
-        self.loss = squared_error(x, y) + quadratic_penalty(mu, log_sigma.exp()) * len(x)
+        self.loss = weighted_squared_error(x, y) + quadratic_penalty(mu, log_sigma.exp()) * len(x)
         self.losses.append((self.loss.item(), len(x)))
         return y
 

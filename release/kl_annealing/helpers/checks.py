@@ -246,8 +246,9 @@ class StubVAE(nn.Module):
         return mean, -mean
 
     def sample_latent(self, mean_z, logvar_z):
-        """The mean itself: a stub with a known answer, not a sampler."""
-        return mean_z
+        """``mean_z + exp(logvar_z / 2)``: the mean plus one standard deviation, a known
+        answer that tells a sample from the mean, but no sampler (its "noise" is always 1)."""
+        return mean_z + torch.exp(0.5 * logvar_z)
 
     def decode(self, z):
         z = self._on_device(torch.as_tensor(z), "z").float()
