@@ -102,7 +102,7 @@ for path in {secret_paths!r}:
                                 must_fail=("test_train_vae", "test_embed", "test_traverse_two")),
         "hostile-segfault": Case(_append(ref, "selection", "import ctypes\nctypes.string_at(0)"),
                                  r"selection: the kernel crashed \(segmentation fault\)",
-                                 withheld=True,  # importing ctypes is reported as tampering
+                                 # reading address 0 crashes the kernel; it patches nothing
                                  must_fail=("test_embed", "test_traverse_one")),
         "hostile-memory-bomb": Case(_append(ref, "decoder",
                                             "blocks = []\nwhile True:\n    blocks.append(bytearray(256 * 2 ** 20))"),
