@@ -39,6 +39,15 @@ c.Autograde.autograde_preprocessors = [
 ]
 # A submission that deleted a test cell gets it back (and its points are still graded).
 c.OverwriteCells.add_missing_cells = True
+# nbgrader's sanitizing steps, with an OverwriteCells that survives cells the master does not
+# have (instructor/intake.py): nbgrader 0.9.6 would leave the whole submission ungraded.
+c.Autograde.sanitize_preprocessors = [
+    "nbgrader.preprocessors.ClearOutput",
+    "nbgrader.preprocessors.DeduplicateIds",
+    "nbgrader.preprocessors.OverwriteKernelspec",
+    "instructor.intake.OverwriteCells",
+    "nbgrader.preprocessors.CheckCellMetadata",
+]
 
 # Feedback shows points, visible test output, the failing test's message (a hint when a
 # hidden test failed) and the figures, but not the hidden test code (instructor/feedback.py).

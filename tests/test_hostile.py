@@ -5,6 +5,7 @@ as ``make autograde`` does; every case of ``tests/hostile.py`` is then asserted.
 """
 from __future__ import annotations
 
+import copy
 import os
 import re
 import socket
@@ -18,11 +19,40 @@ import pytest
 
 from instructor import incidents, sandbox
 from instructor.autograde import autograde_class
-from instructor.course import Course
+from instructor.course import REPO, Course
 from tests.conftest import JOBS, cell_scores
 from tests.hostile import ASSIGNMENT, cases, write
 
 CLEAN = ("demo-reference", "demo-mistakes")
+# Correct submissions with habits the tampering scan once withheld: they keep every point and
+# get no finding. One real case (../shared/cases/real-world, the README gives its right
+# value) and instances of the same kind written here.
+REAL_WORLD = REPO.parent / "shared" / "cases" / "real-world"
+HABITS = {
+    "habit-gc-collect-real": REAL_WORLD / "c13_gc_collect_flagged" / f"{ASSIGNMENT}.ipynb",
+    "habit-inspect-reload-globals": ("train_vae", "import inspect, importlib\nimport helpers.plotting\n"
+                                     "importlib.reload(helpers.plotting)\nprint(inspect.signature(train_vae))\n"
+                                     "print('vae' in globals(), sorted(k for k in globals() if k.startswith('train'))[:3])"),
+    "habit-editor-magics": ("encoder", "get_ipython().run_line_magic('matplotlib', 'inline')\n"
+                                       "import gc, torch\ngc.collect()\ntorch.cuda.empty_cache()"),
+    # Cells with nbgrader metadata that the master does not have: the names cell as an older
+    # release locked it, and a copied cell the student renamed. nbgrader 0.9.6 left such a
+    # submission ungraded (instructor/intake.py).
+    "stale-and-unknown-nbgrader-cells": "unknown cells",
+}
+
+
+def _with_unknown_cells(nb):
+    nb = copy.deepcopy(nb)
+    names = next(c for c in nb.cells if c.cell_type == "markdown" and c.source.startswith("**Names:**"))
+    names.metadata["nbgrader"] = {"grade": False, "grade_id": "names", "locked": True, "schema_version": 3,
+                                  "solution": False, "task": False}
+    names.source = "**Names:** Ada Lovelace\n\n**Group:** 7"
+    extra = nbformat.v4.new_code_cell("print('my scratch work')")
+    extra.metadata["nbgrader"] = {"grade": False, "grade_id": "my_scratch", "locked": False,
+                                  "schema_version": 3, "solution": True, "task": False}
+    nb.cells.insert(5, extra)
+    return nb
 # Not a notebook of this assignment: nbgrader cannot grade them; the report says why.
 UNGRADABLE = {"hostile-corrupt-json", "hostile-other-assignment"}
 LIMITS = {"VAE_CELL_TIMEOUT": "30", "SANDBOX_PROCESSES": "256", "SANDBOX_WALL_S": "400",
@@ -73,6 +103,17 @@ def corpus(tmp_path_factory):
         for student in CLEAN:
             course.submit(student, ASSIGNMENT, clean[student])
         corpus = cases(course.root, listener.port)
+        for student, habit in HABITS.items():
+            if habit == "unknown cells":
+                nb = _with_unknown_cells(clean["demo-reference"])
+            elif isinstance(habit, tuple):
+                from tests.hostile import _append
+                nb = _append(clean["demo-reference"], *habit)
+            elif habit.exists():
+                nb = nbformat.read(str(habit), as_version=4)
+            else:
+                continue
+            course.submit(student, ASSIGNMENT, nb)
         for student, case in corpus.items():
             folder = course.root / "submitted" / student / ASSIGNMENT
             folder.mkdir(parents=True)
@@ -81,7 +122,8 @@ def corpus(tmp_path_factory):
         start = time.perf_counter()
         runs = autograde_class(course, ASSIGNMENT, jobs=JOBS, log=lambda *a, **k: None)
         seconds = time.perf_counter() - start
-        students = sorted(corpus) + list(CLEAN)
+        students = sorted(corpus) + list(CLEAN) + [h for h in HABITS
+                                                   if (course.root / "submitted" / h).exists()]
         audits = incidents.audit(course.root, ASSIGNMENT, students)
         incidents.withhold(course, ASSIGNMENT, audits)
         print(f"\n{len(students)} submissions graded in {seconds:.1f} s\n" + incidents.format_report(audits))
@@ -116,6 +158,22 @@ def test_the_class_completes_and_ordinary_submissions_get_their_clean_grades(cor
     graded = {s for s in cases_ if (course.root / "autograded" / s / ASSIGNMENT /
                                     f"{ASSIGNMENT}.ipynb").exists()}
     assert set(cases_) - graded == UNGRADABLE, f"not graded: {sorted(set(cases_) - graded)}"
+
+
+@pytest.mark.parametrize("student", sorted(HABITS))
+def test_harmless_habits_keep_every_point_and_get_no_finding(corpus, student):
+    """gc.collect(), torch.cuda.empty_cache(), inspect, importlib.reload, globals() reads,
+    editor-written magics and cells the master does not know, in a correct submission: full
+    autograded points, nothing withheld."""
+    course, _, audits, _, _ = corpus
+    if student not in audits:
+        pytest.skip(f"{REAL_WORLD} is not here")
+    assert not audits[student].withheld and not any("tampering" in line for line in audits[student].lines), \
+        audits[student].lines
+    reference = cell_scores(course, ASSIGNMENT, ["demo-reference"])["demo-reference"]
+    grades = course.grades(ASSIGNMENT)[student]
+    lost = {cell: g.score for cell, g in grades.items() if g.auto and g.score != reference[cell]}
+    assert not lost, f"{student} lost autograded points: {lost}"
 
 
 @pytest.mark.parametrize("student", sorted(cases(Path("/course"), 1)))
@@ -243,3 +301,31 @@ def test_an_edited_names_cell_is_not_an_incident():
         report = incidents.Audit("student")
         incidents._compare(nb, incidents._cells(release), report)
         assert report.lines == [] and not report.withheld, report.lines
+
+
+def test_the_scan_has_no_false_positive_and_catches_every_hostile_construct():
+    """Both sides of the tampering scan, measured: false-positive rate 0 on legitimate code
+    (student habits, editor-written magics, every catalogue variant and reference answer),
+    detection rate 1 on the hostile corpus; each finding names the construct and its line."""
+    from instructor.course import assignment_names
+    from instructor.verdicts import catalogue_submissions
+    from tests.catalogue import load
+    from tests.scan_corpus import HOSTILE, LEGITIMATE
+    legitimate = dict(LEGITIMATE)
+    for assignment in assignment_names():
+        subs = catalogue_submissions(load(assignment), bundle_variants=False)
+        for name, (kind, _, nb) in subs.items():
+            if kind != "mutant":
+                for k, cell in enumerate(nb.cells):
+                    if cell.cell_type == "code" and not cell.metadata.get("nbgrader", {}).get("locked"):
+                        legitimate[f"{assignment} {name} cell {k}"] = cell.source
+    flagged = {name: incidents.tampering(code) for name, code in legitimate.items()}
+    false_positives = {name: found for name, found in flagged.items() if found}
+    caught = {name: incidents.tampering(code) for name, code in HOSTILE.items()}
+    missed = sorted(name for name, found in caught.items() if not found)
+    print(f"tampering scan: {len(false_positives)} false positives in {len(legitimate)} legitimate cells; "
+          f"{len(HOSTILE) - len(missed)}/{len(HOSTILE)} hostile constructs caught")
+    assert not false_positives, false_positives
+    assert not missed, missed
+    for name, found in caught.items():
+        assert re.match(r"line \d+: \S", found[0]), (name, found)
