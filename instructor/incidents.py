@@ -291,11 +291,15 @@ def _kernel(folder: Path, released: dict, report: Audit) -> None:
         if cell.cell_type != "code":
             continue
         gid = cell.metadata.get("nbgrader", {}).get("grade_id") or f"cell {k + 1}"
+        # nbgrader's LimitOutput counts the lines of all of a cell's stream outputs together
+        # (the kernel's output can arrive as several outputs) and ends the last kept one with
+        # its marker.
+        streams = [o.get("text", "") for o in cell.get("outputs", []) if o.get("output_type") == "stream"]
+        if sum(text.count("\n") for text in streams) >= MAX_LINES - 1 or \
+                any(text.rstrip().endswith("... Output truncated ...") for text in streams):
+            report.add(f"{gid} printed more than {MAX_LINES} lines: its output was cut to "
+                       f"the first {MAX_LINES}")
         for output in cell.get("outputs", []):
-            if output.get("output_type") == "stream" and \
-                    output.get("text", "").count("\n") >= MAX_LINES - 1:
-                report.add(f"{gid} printed more than {MAX_LINES} lines: its output was cut to "
-                           f"the first {MAX_LINES}")
             if output.get("output_type") != "error":
                 continue
             name, value = output.get("ename", ""), output.get("evalue", "")
