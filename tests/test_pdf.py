@@ -6,7 +6,8 @@ command line, and the PDF is checked the way a reader sees it: its pages are ren
 PNG with ``pdftoppm`` and must not be blank, every figure must be an image in the PDF and
 its colour must show on a rendered page, and the text (``pdftotext -bbox``) must hold every
 long line whole and inside the page. The PDF and the page with the figures are saved in
-``artifacts/``.
+``artifacts/``. A real submission saved by Colab (``../shared/cases/real-world``, when present)
+must print too (more editors: ``tests/test_editors.py``).
 """
 from __future__ import annotations
 
@@ -182,3 +183,33 @@ def test_chromium_missing_or_failing_is_explained(tmp_path, monkeypatch):
     with pytest.raises(pdf.PdfError, match=r"sudo apt-get install chromium.*File → Print"):
         pdf.notebook_to_pdf(notebook)
     assert not (tmp_path / "tiny.pdf").exists()
+
+
+REAL_COLAB = REPO.parent / "shared" / "cases" / "real-world" / "c05_colab_format" / "for_pdf.ipynb"
+
+
+@pytest.mark.skipif(not REAL_COLAB.is_file(), reason="needs ../shared/cases/real-world")
+def test_a_real_colab_notebook_prints(tmp_path):
+    """A submission saved by Colab (nbformat 4.0, no cell ids, Colab's widget state, on which
+    nbconvert stopped with KeyError: 'state') prints with every cell and output."""
+    notebook = tmp_path / REAL_COLAB.name
+    shutil.copy(REAL_COLAB, notebook)
+    result = subprocess.run([sys.executable, "-m", "helpers.pdf", str(notebook)], cwd=REPO,
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0 and "Traceback" not in result.stderr, result.stdout + result.stderr
+    out = notebook.with_suffix(".pdf")
+    assert f"wrote {out}" in result.stdout and out.read_bytes()[:5] == b"%PDF-"
+    assert all((page.min(axis=2) < 200).mean() > 0.01 for page in pages(out)), "a blank page"
+
+    text = "".join(subprocess.run([poppler("pdftotext"), str(out), "-"], check=True, capture_output=True,
+                                  text=True, timeout=60).stdout.split())
+    nb = nbformat.read(str(REAL_COLAB), as_version=4)
+    outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
+    for line in ("Computing on: cuda",                             # an output
+                 "self.conv1 = nn.Conv2d(1, c1, kernel_size=k)",  # the student's code
+                 "A convolutional VAE on Fashion-MNIST"):         # the heading
+        assert "".join(line.split()) in text, f"{line!r} is missing from the PDF"
+    figures = sum("image/png" in o.get("data", {}) for o in outputs)
+    listed = subprocess.run([poppler("pdfimages"), "-list", str(out)], check=True, capture_output=True,
+                            text=True, timeout=60).stdout.splitlines()[2:]
+    assert figures and sum(row.split()[2] == "image" for row in listed) == figures  # not masks
