@@ -16,6 +16,7 @@ JOBS ?= 2
 ASSIGNMENT ?=
 REPORT_ARGS ?=
 NOTEBOOK ?=
+STUDENT ?=
 
 .PHONY: help venv release demo autograde test test-browser lab pdf grading-report clean
 
@@ -26,6 +27,8 @@ help:
 	@echo "make release         regenerate release/ from source/"
 	@echo "make autograde ASSIGNMENT=vae_cvae JOBS=2"
 	@echo "                     autograde every submission in submitted/ with JOBS workers"
+	@echo "make autograde ASSIGNMENT=a STUDENT=s [NOTEBOOK=file.ipynb]"
+	@echo "                     grade one student again [grading another notebook of the submission]"
 	@echo "make lab             open the course in JupyterLab"
 	@echo "make pdf NOTEBOOK=path/to/notebook.ipynb"
 	@echo "                     print an executed notebook to PDF with headless Chromium (for submission)"
@@ -55,7 +58,7 @@ demo: venv
 
 autograde: venv
 	@test -n "$(ASSIGNMENT)" || { echo "usage: make autograde ASSIGNMENT=<one of: $(notdir $(wildcard source/*))> [JOBS=N]"; exit 2; }
-	$(BIN)/python -m instructor.autograde $(ASSIGNMENT) --jobs $(JOBS)
+	$(BIN)/python -m instructor.autograde $(ASSIGNMENT) --jobs $(JOBS) $(if $(STUDENT),--student $(STUDENT)) $(if $(NOTEBOOK),--notebook $(NOTEBOOK))
 
 test: venv
 	$(BIN)/python -m pytest tests -q -p no:cacheprovider -m "not browser"

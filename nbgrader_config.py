@@ -10,10 +10,10 @@ c.CourseDirectory.root = ROOT
 # $NBGRADER_DB_URL selects another gradebook, e.g. PostgreSQL for grading across machines.
 c.CourseDirectory.db_url = os.environ.get("NBGRADER_DB_URL", f"sqlite:///{ROOT}/gradebook.db")
 # "helpers": a submission's own copy of helpers/ is never used; grading imports the course's.
-# ".sandbox.json": written by the grader beside each autograded notebook; never taken from a
+# ".sandbox.json", ".intake.json": written by the grader beside each autograded notebook; never taken from a
 # submission, never copied into feedback.
 c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "data", ".DS_Store", "helpers",
-                              ".sandbox.json"]
+                              ".sandbox.json", ".intake.json", ".graded-notebook", "*.as-submitted"]
 
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
 c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
@@ -39,11 +39,15 @@ c.Autograde.autograde_preprocessors = [
 ]
 # A submission that deleted a test cell gets it back (and its points are still graded).
 c.OverwriteCells.add_missing_cells = True
-# nbgrader's sanitizing steps, with an OverwriteCells that survives cells the master does not
-# have (instructor/intake.py): nbgrader 0.9.6 would leave the whole submission ungraded.
+# nbgrader's sanitizing steps, with DeduplicateIds and OverwriteCells that first repair the
+# structure from the master (deleted, split, copied or retyped cells, lost metadata; see
+# instructor/intake.py): nbgrader 0.9.6 left such submissions ungraded.
+# First, notebooks saved by Colab, VS Code or older Jupyter become nbformat 4.5 without the
+# editors' metadata (instructor/normalise.py).
 c.Autograde.sanitize_preprocessors = [
+    "instructor.normalise.NormaliseNotebook",
     "nbgrader.preprocessors.ClearOutput",
-    "nbgrader.preprocessors.DeduplicateIds",
+    "instructor.intake.DeduplicateIds",
     "nbgrader.preprocessors.OverwriteKernelspec",
     "instructor.intake.OverwriteCells",
     "nbgrader.preprocessors.CheckCellMetadata",
@@ -51,8 +55,14 @@ c.Autograde.sanitize_preprocessors = [
 
 # Feedback shows points, visible test output, the failing test's message (a hint when a
 # hidden test failed) and the figures, but not the hidden test code (instructor/feedback.py).
+# NormaliseNotebook first: nbconvert cannot render Colab's widget state (KeyError: 'state').
 c.GenerateFeedback.preprocessors = [
+    "instructor.normalise.NormaliseNotebook",
     "nbgrader.preprocessors.GetGrades",
     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
     "instructor.feedback.HideHiddenTests",  # after the CSS header: it adds its own CSS
 ]
+
+# `nbgrader export` writes a status per submission: a submission the grader could not grade is
+# "not graded" with an empty score, never a 0 that looks like a blank one (instructor/export.py).
+c.ExportApp.plugin_class = "instructor.export.CsvExportPlugin"

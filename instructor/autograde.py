@@ -27,8 +27,35 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from instructor.course import REPO, Course, NbgraderError
+from instructor.preflight import PreflightFailed
 
 SQLITE_BUSY_TIMEOUT_S = 600
+# Each student's part of the nbgrader log is kept here (course root relative), whatever happened.
+LOGS = "grading-logs"
+
+
+def log_path(root: Path, assignment: str, student: str) -> Path:
+    """Where the grading log of ``student``'s ``assignment`` is kept."""
+    return Path(root) / LOGS / assignment / f"{student}.log"
+
+
+def split_log(log: str, students: list[str]) -> dict[str, str]:
+    """One worker's nbgrader log cut into each student's part: a line belongs to the last
+    student it or an earlier line names (nbgrader grades one submission after the other and
+    names the student's folder or id in each step's line); lines before the first student
+    (start-up) go to everyone."""
+    import re
+    names = sorted(students, key=len, reverse=True)
+    pattern = re.compile("|".join(rf"/submitted/{re.escape(s)}/|/autograded/{re.escape(s)}/|"
+                                  rf"ID '{re.escape(s)}'|for {re.escape(s)}>|student '{re.escape(s)}'"
+                                  for s in names)) if names else None
+    head, parts, current = [], {s: [] for s in students}, None
+    for line in log.splitlines():
+        match = pattern.search(line) if pattern else None
+        if match:
+            current = next(s for s in names if s in match.group(0))
+        (parts[current] if current else head).append(line)
+    return {s: "\n".join(head + lines) + "\n" for s, lines in parts.items()}
 
 
 @dataclass
@@ -75,16 +102,24 @@ def worker_env(worker: int, jobs: int, gpus: list[str], cpus: int | None = None)
 
 
 def autograde_class(course: Course, assignment: str, jobs: int = 1,
-                    students: list[str] | None = None, log=print) -> list[WorkerRun]:
+                    students: list[str] | None = None, log=print,
+                    preflight: bool = True) -> list[WorkerRun]:
     """Autograde ``students`` (default: every submission of ``assignment``) with ``jobs``
     nbgrader processes writing to ``course``'s gradebook. Returns one record per worker;
-    a worker whose nbgrader call failed carries the end of its log in ``error``."""
+    a worker whose nbgrader call failed carries the end of its log in ``error``.
+
+    First, unless ``preflight`` is False, :func:`instructor.preflight.preflight` checks that a
+    grading kernel can import the course and read the assignment's data (once per process);
+    if not, :class:`instructor.preflight.PreflightFailed` is raised before anything is written."""
     everyone = submitted_students(course, assignment)
     students = sorted(students if students is not None else everyone)
     if not students:
         raise FileNotFoundError(f"No submissions of {assignment!r} in {course.root / 'submitted'}/"
                                 f"<student>/{assignment}/: collect them first (nbgrader collect, "
                                 f"or copy them there).")
+    if preflight:
+        from instructor.preflight import preflight as check_kernels
+        log(f"[{assignment}] {check_kernels(course.root, assignment)}", flush=True)
     ensure_assignment(course, assignment)
     jobs = max(1, min(jobs, len(students)))
     gpus = gpu_ids()
@@ -98,10 +133,14 @@ def autograde_class(course: Course, assignment: str, jobs: int = 1,
             args.append(f"--CourseDirectory.student_id_exclude={','.join(others)}")
         start = time.perf_counter()
         try:
-            shared.nbgrader(*args, env=run.env)
+            log_text = shared.nbgrader(*args, env=run.env)
         except NbgraderError as err:
-            run.error = str(err)
+            run.error, log_text = str(err), err.log
         run.seconds = time.perf_counter() - start
+        for student, part in split_log(log_text, run.students).items():
+            path = log_path(course.root, assignment, student)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(part)
         return run
 
     log(f"[{assignment}] autograding {len(students)} submission(s) with {jobs} worker(s)"
@@ -143,6 +182,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("assignment")
     parser.add_argument("--jobs", type=int, default=1, help="parallel workers (default 1)")
     parser.add_argument("--root", default=str(REPO), help="course root (default: this repository)")
+    parser.add_argument("--student", help="grade only this student")
+    parser.add_argument("--notebook", metavar="FILE",
+                        help="with --student: grade this other notebook of the submission (e.g. a copy "
+                             "holding the work) in place of <assignment>.ipynb, which is kept")
     parser.add_argument("--shard", default="0/1", metavar="I/N",
                         help="grade only the I-th of N slices of the class (0-based), e.g. one "
                              "task of a Slurm job array; default: the whole class")
@@ -163,33 +206,63 @@ def main(argv: list[str] | None = None) -> int:
     except sandbox.SandboxUnavailable as err:
         print(f"error: {err}")
         return 2
+    if args.notebook and not args.student:
+        parser.error("--notebook needs --student")
     start = time.perf_counter()
     try:
+        if args.notebook:
+            grade_other_notebook(course, args.assignment, args.student, args.notebook)
         everyone = submitted_students(course, args.assignment)
+        if args.student:
+            if args.student not in everyone:
+                raise FileNotFoundError(f"No submission of {args.assignment!r} by {args.student!r} in "
+                                        f"{course.root / 'submitted'}.")
+            everyone = [args.student]
         if shards > 1 and everyone and not everyone[shard::shards]:
             print(f"shard {shard}/{shards}: nothing to grade (the class has {len(everyone)} submissions)")
             return 0
         runs = autograde_class(course, args.assignment, jobs=args.jobs,
-                               students=everyone[shard::shards] if shards > 1 else None)
-    except FileNotFoundError as err:
+                               students=everyone[shard::shards] if shards > 1 or args.student else None)
+    except (FileNotFoundError, PreflightFailed) as err:  # PreflightFailed: no grade written
         print(f"error: {err}")
         return 2
     elapsed = time.perf_counter() - start
     students = [s for r in runs for s in r.students]
     audits = incidents.audit(course.root, args.assignment, students)
-    incidents.withhold(course, args.assignment, audits)
-    grades = {s: g for s, g in course.grades(args.assignment).items() if s in students}
-    print(question_table(args.assignment, grades, load(args.assignment).questions))
+    incidents.record(course, args.assignment, audits)
+    not_graded = {s for s in students if audits[s].not_graded}
+    grades = {s: g for s, g in course.grades(args.assignment).items() if s in students and s not in not_graded}
+    print(question_table(args.assignment, grades, load(args.assignment).questions, not_graded))
     print(incidents.format_report(audits))
     print(f"{len(students)} submission(s) in {elapsed:.1f} s with {len(runs)} worker(s): "
           f"{len(students) / elapsed * 60:.1f} submissions per minute")
-    ungraded = sorted(set(students) - set(grades))
-    unexplained = [s for s in ungraded if not any("not graded" in line for line in audits[s].lines)]
-    if ungraded:
-        print(f"no grades for: {', '.join(ungraded)}"
-              + (" (see the incidents above)" if not unexplained else " (see the worker logs above)"))
-    # Submissions that could not be graded for a reason the report names do not fail the run.
-    return 1 if unexplained or (any(r.error for r in runs) and not ungraded) else 0
+    print(f"grading logs, one per student: {course.root / LOGS / args.assignment}/")
+    if not_graded:
+        print(f"not graded ({len(not_graded)}): {', '.join(sorted(not_graded))}; the incidents above say why, "
+              "and the gradebook marks them as not graded")
+    # A submission the grader itself failed on fails the run; one not graded for a reason in
+    # the submission (no notebook, not a notebook) does not.
+    return 1 if any(audits[s].not_graded.startswith(incidents.GRADER_FAULT) for s in not_graded) else 0
+
+
+def grade_other_notebook(course: Course, assignment: str, student: str, notebook: str) -> Path:
+    """Make ``notebook`` (another notebook of ``student``'s submission, e.g. a copy holding the
+    work) the one graded as ``<assignment>.ipynb``. The notebook as submitted is kept as
+    ``<assignment>.ipynb.as-submitted`` and the choice is recorded, so the incident report
+    says what was graded. Raises :class:`FileNotFoundError` if either is missing."""
+    from instructor.incidents import AS_SUBMITTED, CHOSEN
+    folder = course.root / "submitted" / student / assignment
+    source = folder / notebook
+    if not source.is_file():
+        found = ", ".join(sorted(p.name for p in folder.glob("*.ipynb"))) if folder.is_dir() else "no such submission"
+        raise FileNotFoundError(f"No {notebook} in {folder} (notebooks there: {found or 'none'}).")
+    target = folder / f"{assignment}.ipynb"
+    kept = folder / f"{assignment}.ipynb{AS_SUBMITTED}"
+    if target.exists() and not kept.exists():
+        shutil.copy2(target, kept)
+    shutil.copy2(source, target)
+    (folder / CHOSEN).write_text(notebook + "\n")
+    return target
 
 
 if __name__ == "__main__":

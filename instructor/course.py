@@ -1,6 +1,7 @@
 """An nbgrader course directory, driven through nbgrader's own command line."""
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -22,7 +23,11 @@ class Grade:
 
 
 class NbgraderError(RuntimeError):
-    """An nbgrader command failed; the message carries the end of its log."""
+    """An nbgrader command failed; the message carries the end of its log, ``log`` all of it."""
+
+    def __init__(self, message: str, log: str = "") -> None:
+        super().__init__(message)
+        self.log = log
 
 
 class Course:
@@ -67,7 +72,7 @@ class Course:
         log = result.stdout + result.stderr
         if result.returncode != 0:
             tail = "\n".join(log.strip().splitlines()[-25:])
-            raise NbgraderError(f"nbgrader {' '.join(args)} failed (exit {result.returncode}):\n{tail}")
+            raise NbgraderError(f"nbgrader {' '.join(args)} failed (exit {result.returncode}):\n{tail}", log)
         return log
 
     def release(self, assignment: str, into: Path | None = None) -> Path:
@@ -137,8 +142,9 @@ def vendor_helpers(folder: Path, assignment: str | None = None) -> list[str]:
 
     Only ``helpers/`` is ever copied (the grader's oracles in ``grading/`` never are), and of
     it only what this assignment's notebook imports, with what those modules import in turn,
-    plus :mod:`helpers.pdf` (the README's PDF command): another assignment's test kit stays
-    out. ``assignment`` defaults to the folder's name.
+    plus :mod:`helpers.pdf` and :mod:`helpers.check_notebook` (the students' commands), and the
+    release's list of cells that the check compares with (``helpers/cells_<assignment>.json``):
+    another assignment's test kit stays out. ``assignment`` defaults to the folder's name.
     """
     notebook = folder / f"{assignment or folder.name}.ipynb"
     modules = kit_modules(notebook)
@@ -148,11 +154,17 @@ def vendor_helpers(folder: Path, assignment: str | None = None) -> list[str]:
     target.mkdir(parents=True)
     for name in modules:
         shutil.copy(HELPERS / f"{name}.py", target / f"{name}.py")
+    # The release's list of cells, for the student's structure check (helpers.check_notebook).
+    from helpers.check_notebook import manifest_of
+    name = assignment or folder.name
+    (target / f"cells_{name}.json").write_text(
+        json.dumps(manifest_of(nbformat.read(str(notebook), as_version=4)), indent=1) + "\n")
     return modules
 
 
 def kit_modules(notebook: Path) -> list[str]:
-    """The modules of ``helpers/`` that ``notebook`` needs: ``__init__``, ``pdf``, every
+    """The modules of ``helpers/`` that ``notebook`` needs: ``__init__``, ``pdf``,
+    ``check_notebook``, every
     ``helpers.X`` its code cells import, and their own imports of ``helpers`` modules,
     found by reading the code (imports inside functions count too)."""
     import ast
@@ -180,7 +192,7 @@ def kit_modules(notebook: Path) -> list[str]:
     nb = nbformat.read(str(notebook), as_version=4)
     code = "\n".join("\n".join(line for line in c.source.splitlines() if not line.lstrip().startswith(("%", "!")))
                      for c in nb.cells if c.cell_type == "code")
-    todo = imported(code) | {"__init__", "pdf"}
+    todo = imported(code) | {"__init__", "pdf", "check_notebook"}
     done: set[str] = set()
     while todo:
         name = todo.pop()

@@ -57,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"[{assignment}] autograding {', '.join(submissions)} ...", flush=True)
         course.autograde(assignment)
         audits = incidents.audit(course.root, assignment, list(submissions))
-        incidents.withhold(course, assignment, audits)
+        incidents.record(course, assignment, audits)
         print(f"[{assignment}] generating feedback ...", flush=True)
         course.feedback(assignment)
         grades = {s: g for s, g in course.grades(assignment).items() if s.startswith("demo-")}

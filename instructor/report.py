@@ -8,13 +8,17 @@ from instructor.course import Grade
 
 
 def question_table(assignment: str, grades: dict[str, dict[str, Grade]],
-                   questions: dict[str, list[str]]) -> str:
+                   questions: dict[str, list[str]], not_graded: set[str] = frozenset()) -> str:
     """A text table: one row per student, one column per autograded question, and the
-    total; manual answers are counted as 'to grade by hand'."""
+    total; manual answers are counted as 'to grade by hand'. The students in
+    ``not_graded`` get "not graded" in every column, never zeros."""
     qs = list(questions)
     header = ["student", *qs, "auto total", "by hand"]
     rows = []
-    for student in sorted(grades):
+    for student in sorted(set(grades) | set(not_graded)):
+        if student in not_graded:
+            rows.append([student, *(["not graded"] * len(qs)), "not graded", "-"])
+            continue
         cells = grades[student]
         row = [student]
         total = maximum = 0.0

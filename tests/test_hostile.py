@@ -19,17 +19,15 @@ import pytest
 
 from instructor import incidents, sandbox
 from instructor.autograde import autograde_class
-from instructor.course import REPO, Course
+from instructor.course import Course
 from tests.conftest import JOBS, cell_scores
 from tests.hostile import ASSIGNMENT, cases, write
 
 CLEAN = ("demo-reference", "demo-mistakes")
 # Correct submissions with habits the tampering scan once withheld: they keep every point and
-# get no finding. One real case (../shared/cases/real-world, the README gives its right
-# value) and instances of the same kind written here.
-REAL_WORLD = REPO.parent / "shared" / "cases" / "real-world"
+# get no finding: instances written here of the kind of the real gc.collect() case, which
+# tests/test_real_world.py grades with the other real-world cases.
 HABITS = {
-    "habit-gc-collect-real": REAL_WORLD / "c13_gc_collect_flagged" / f"{ASSIGNMENT}.ipynb",
     "habit-inspect-reload-globals": ("train_vae", "import inspect, importlib\nimport helpers.plotting\n"
                                      "importlib.reload(helpers.plotting)\nprint(inspect.signature(train_vae))\n"
                                      "print('vae' in globals(), sorted(k for k in globals() if k.startswith('train'))[:3])"),
@@ -106,13 +104,9 @@ def corpus(tmp_path_factory):
         for student, habit in HABITS.items():
             if habit == "unknown cells":
                 nb = _with_unknown_cells(clean["demo-reference"])
-            elif isinstance(habit, tuple):
+            else:
                 from tests.hostile import _append
                 nb = _append(clean["demo-reference"], *habit)
-            elif habit.exists():
-                nb = nbformat.read(str(habit), as_version=4)
-            else:
-                continue
             course.submit(student, ASSIGNMENT, nb)
         for student, case in corpus.items():
             folder = course.root / "submitted" / student / ASSIGNMENT
@@ -125,7 +119,7 @@ def corpus(tmp_path_factory):
         students = sorted(corpus) + list(CLEAN) + [h for h in HABITS
                                                    if (course.root / "submitted" / h).exists()]
         audits = incidents.audit(course.root, ASSIGNMENT, students)
-        incidents.withhold(course, ASSIGNMENT, audits)
+        incidents.record(course, ASSIGNMENT, audits)
         print(f"\n{len(students)} submissions graded in {seconds:.1f} s\n" + incidents.format_report(audits))
         for run in runs:
             print(f"worker {run.worker}: {run.seconds:.1f} s", run.error or "ok")
@@ -166,8 +160,6 @@ def test_harmless_habits_keep_every_point_and_get_no_finding(corpus, student):
     editor-written magics and cells the master does not know, in a correct submission: full
     autograded points, nothing withheld."""
     course, _, audits, _, _ = corpus
-    if student not in audits:
-        pytest.skip(f"{REAL_WORLD} is not here")
     assert not audits[student].withheld and not any("tampering" in line for line in audits[student].lines), \
         audits[student].lines
     reference = cell_scores(course, ASSIGNMENT, ["demo-reference"])["demo-reference"]
