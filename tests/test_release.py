@@ -70,8 +70,12 @@ def test_release_matches_a_fresh_generation(assignment, tmp_path):
         json.loads((committed / f"{assignment}.ipynb").read_text()), \
         f"release/{assignment} is out of date with source/: run `make release`"
     kit = {f"{name}.py" for name in kit_modules(committed / f"{assignment}.ipynb")}
+    cells = f"cells_{assignment}.json"  # the release's list of cells for helpers.check_notebook
     shipped = {p.name for p in (committed / "helpers").iterdir()}
-    assert shipped == kit, f"release/{assignment}/helpers/ should hold exactly {sorted(kit)}: run `make release`"
+    assert shipped == kit | {cells}, \
+        f"release/{assignment}/helpers/ should hold exactly {sorted(kit | {cells})}: run `make release`"
+    assert (committed / "helpers" / cells).read_text() == (fresh / "helpers" / cells).read_text(), \
+        f"release/{assignment}/helpers/{cells} is out of date: run `make release`"
     for name in kit:
         assert (committed / "helpers" / name).read_text() == (HELPERS / name).read_text(), \
             f"release/{assignment}/helpers/{name} is out of date: run `make release`"

@@ -12,6 +12,8 @@ reference answers live in the grader-only package ``grading/``.
 - :mod:`helpers.plotting` -- image grids as arrays, and figures built from them;
 - :mod:`helpers.progress` -- a live loss plot and a progress line for training loops;
 - :mod:`helpers.checks`   -- utilities for the notebooks' test cells;
+- :mod:`helpers.pdf`      -- the PDF print for submission, and :mod:`helpers.notebook_format`,
+  which brings notebooks saved by Colab, VS Code or older Jupyter to nbformat 4.5 first;
 - :mod:`helpers.annealing_checks`, :mod:`helpers.fashion_checks` -- stand-ins and stubs for
   the tests of the ``kl_annealing`` and ``fashion_vae`` notebooks (each shipped only with its
   own assignment).

@@ -6,6 +6,8 @@ engine of a browser's *File → Print*).
     make pdf NOTEBOOK=release/vae_cvae/vae_cvae.ipynb   # in the course repository
 
 Run all cells and save the notebook first: the PDF shows the outputs saved in the file.
+A notebook saved by Colab, VS Code or an older Jupyter is first brought to nbformat 4.5
+(:mod:`helpers.notebook_format`; Colab's widget state, which nbconvert cannot render, goes).
 nbconvert renders the notebook as HTML in JupyterLab's style with its images embedded;
 print CSS wraps long code lines and outputs (instead of cutting them at the page edge) and
 scales figures to the page width; Chromium prints it with ``--print-to-pdf``. Chromium is
@@ -66,8 +68,11 @@ class PdfError(RuntimeError):
 
 
 def read_notebook(path: Path):
-    """The notebook at ``path`` (nbformat 4), or :class:`PdfError` saying what is wrong."""
+    """The notebook at ``path`` as valid nbformat 4.5, whichever editor saved it
+    (:func:`helpers.notebook_format.normalise`), or :class:`PdfError` saying what is wrong."""
     import nbformat
+
+    from .notebook_format import NotebookFormatError, normalise
 
     if not path.is_file():
         raise PdfError(f"{path} does not exist: give the path of your saved .ipynb file "
@@ -81,21 +86,32 @@ def read_notebook(path: Path):
                        f"otherwise restore the last good copy from .ipynb_checkpoints/ beside "
                        f"it.") from err
     try:
-        return nbformat.reads(text, as_version=4)
+        nb = nbformat.reads(text, as_version=4)
     except Exception as err:  # nbformat raises several types for JSON that is no notebook
         raise PdfError(f"{path} is JSON but not a Jupyter notebook ({err}). Give the path of "
                        f"the .ipynb file you work in.") from err
+    try:  # another editor's format (Colab, VS Code, older Jupyter) as nbconvert expects it
+        normalise(nb)
+    except NotebookFormatError as err:
+        raise PdfError(f"{path} cannot be printed because {err}; open it in JupyterLab, save "
+                       f"it (File → Save Notebook) and run this command again, {BY_HAND}.") from err
+    return nb
 
 
 def notebook_html(nb, folder: Path, name: str) -> str:
-    """The notebook as one self-contained HTML page (JupyterLab style, images embedded)."""
+    """The notebook as one self-contained HTML page (JupyterLab style, images embedded);
+    :class:`PdfError` when nbconvert cannot render it."""
     from nbconvert import HTMLExporter
 
     exporter = HTMLExporter(template_name="lab", embed_images=True)
     if LOCAL_MATHJAX.is_file():  # Debian's libjs-mathjax: formulas typeset offline too
         exporter.mathjax_url = f"{LOCAL_MATHJAX.as_uri()}?config=TeX-AMS_CHTML-full,Safe"
-    html, _ = exporter.from_notebook_node(
-        nb, resources={"metadata": {"name": name, "path": str(folder)}})
+    try:
+        html, _ = exporter.from_notebook_node(
+            nb, resources={"metadata": {"name": name, "path": str(folder)}})
+    except Exception as err:  # nbconvert's templates and filters raise all kinds
+        raise PdfError(f"nbconvert could not render {name}.ipynb as a page "
+                       f"({type(err).__name__}: {err}); {BY_HAND}.") from err
     head_end = html.find("</head>")
     if head_end < 0:
         return PRINT_CSS + html
