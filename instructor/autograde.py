@@ -45,15 +45,14 @@ def split_log(log: str, students: list[str]) -> dict[str, str]:
     names the student's folder or id in each step's line); lines before the first student
     (start-up) go to everyone."""
     import re
-    names = sorted(students, key=len, reverse=True)
-    pattern = re.compile("|".join(rf"/submitted/{re.escape(s)}/|/autograded/{re.escape(s)}/|"
-                                  rf"ID '{re.escape(s)}'|for {re.escape(s)}>|student '{re.escape(s)}'"
-                                  for s in names)) if names else None
+    pattern = re.compile(r"/submitted/([^/]+)/|/autograded/([^/]+)/|ID '([^']+)'|for ([^>\s]+)>|student '([^']+)'")
     head, parts, current = [], {s: [] for s in students}, None
     for line in log.splitlines():
-        match = pattern.search(line) if pattern else None
-        if match:
-            current = next(s for s in names if s in match.group(0))
+        for match in pattern.finditer(line):
+            named = next(g for g in match.groups() if g is not None)
+            if named in parts:
+                current = named
+                break
         (parts[current] if current else head).append(line)
     return {s: "\n".join(head + lines) + "\n" for s, lines in parts.items()}
 

@@ -5,6 +5,8 @@ nbgrader's CSV export writes a score of 0 both for a blank submission and for on
 could not grade. This plugin writes nbgrader's columns plus ``status``:
 
 - ``graded``: every point is in;
+- ``withheld pending review``: the autograded points were withheld (suspected tampering,
+  :func:`instructor.incidents.withhold`) until an instructor reviews the submission;
 - ``needs manual grading``: written answers still wait for a grader (the score so far);
 - ``not graded``: the grader could not grade it (:func:`instructor.incidents.mark_not_graded`
   flagged it); ``score`` and ``raw_score`` are left empty, never 0, and ``reason`` says why;
@@ -25,12 +27,16 @@ COLUMNS = ["assignment", "duedate", "timestamp", "student_id", "last_name", "fir
 
 def submission_status(submission) -> tuple[str, str]:
     """(status, reason) of a gradebook submission (see the module's docstring)."""
-    from instructor.incidents import NOT_GRADED
+    from instructor.incidents import NOT_GRADED, WITHHELD
     for notebook in submission.notebooks:
         if notebook.flagged and all(g.auto_score is None and g.manual_score is None for g in notebook.grades):
             reason = next((c.manual_comment for c in notebook.comments
                            if (c.manual_comment or "").startswith(NOT_GRADED)), "")
             return "not graded", reason[len(NOT_GRADED) + 2:] if reason else ""
+    withheld = [c.manual_comment for n in submission.notebooks for c in n.comments
+                if (c.manual_comment or "").startswith(WITHHELD)]
+    if withheld:
+        return "withheld pending review", withheld[0][:300]
     if submission.needs_manual_grade:
         return "needs manual grading", ""
     return "graded", ""

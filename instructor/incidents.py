@@ -478,8 +478,7 @@ def withhold(course, assignment: str, audits: dict[str, Audit]) -> None:
                     if grade.cell_type == "code" and grade.auto_score is not None:
                         grade.manual_score = 0.0
                 for comment in notebook.comments:
-                    comment.manual_comment = ("Autograded points withheld pending review: the "
-                                              "code seems to tamper with the tests. "
+                    comment.manual_comment = (f"{WITHHELD}: the code seems to tamper with the tests. "
                                               + "; ".join(report.lines)[:900])
             gb.db.commit()
 
@@ -509,14 +508,37 @@ def mark_not_graded(course, assignment: str, audits: dict[str, Audit]) -> None:
 
 
 NOT_GRADED = "Not graded"
+WITHHELD = "Autograded points withheld pending review"
 GRADER_FAULT = "the grader failed on this notebook"
 
 
+def clear_not_graded(course, assignment: str, audits: dict[str, Audit]) -> None:
+    """Undo :func:`mark_not_graded` for the submissions graded now (e.g. graded again from
+    another notebook): unflag them and remove the "Not graded" comments."""
+    from nbgrader.api import Gradebook, MissingEntry
+    with Gradebook(course.db_url) as gb:
+        for student, report in audits.items():
+            if report.not_graded:
+                continue
+            try:
+                submission = gb.find_submission(assignment, student)
+            except MissingEntry:
+                continue
+            for notebook in submission.notebooks:
+                stale = [c for c in notebook.comments if (c.manual_comment or "").startswith(NOT_GRADED)]
+                if notebook.flagged and stale:
+                    notebook.flagged = False
+                for comment in stale:
+                    comment.manual_comment = None
+            gb.db.commit()
+
+
 def record(course, assignment: str, audits: dict[str, Audit]) -> None:
-    """Write the audit's consequences into the gradebook: :func:`withhold` and
-    :func:`mark_not_graded`."""
+    """Write the audit's consequences into the gradebook: :func:`withhold`,
+    :func:`mark_not_graded` and :func:`clear_not_graded`."""
     withhold(course, assignment, audits)
     mark_not_graded(course, assignment, audits)
+    clear_not_graded(course, assignment, audits)
 
 
 def format_report(audits: dict[str, Audit]) -> str:

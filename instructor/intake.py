@@ -79,11 +79,32 @@ def similarity(a: str, b: str) -> float:
 
 class DeduplicateIds(NbgraderDeduplicateIds):
     """nbgrader's ``DeduplicateIds`` (the last of several cells sharing a ``grade_id`` keeps
-    it; the others become ordinary cells), which records the ids it found more than once."""
+    it; the others become ordinary cells), which records the ids it found more than once.
+
+    Of the copies of a written answer, the last one that is not the empty stub is kept: a
+    student who copied the question's cell, answered in the copy and left the stub below
+    gets the answer graded. (Code copies keep nbgrader's rule: the notebook runs them all in
+    order, as it did for the student.)
+    """
+
+    def preprocess(self, nb, resources):
+        copies: dict[str, list] = {}
+        for cell in nb.cells:
+            meta = cell.get("metadata", {}).get("nbgrader") or {}
+            if cell.cell_type == "markdown" and meta.get("solution") and meta.get("grade_id"):
+                copies.setdefault(meta["grade_id"], []).append(cell)
+        for gid, cells in copies.items():
+            answered = [c for c in cells if c.source.strip() and TEXT_STUB not in c.source]
+            if len(cells) > 1 and answered:
+                for cell in cells:
+                    if cell not in answered:
+                        del cell.metadata["nbgrader"]
+                if gid not in _record(resources)["duplicates"]:
+                    _record(resources)["duplicates"].append(gid)
+        return super().preprocess(nb, resources)
 
     def preprocess_cell(self, cell, resources, cell_index):
-        meta = cell.metadata.get("nbgrader")
-        if meta is not None and not meta.get("grade_id"):
+        if "nbgrader" in cell.metadata and not (cell.metadata["nbgrader"] or {}).get("grade_id"):
             del cell.metadata["nbgrader"]  # nbgrader metadata without an id: nbgrader would crash
             return cell, resources
         gid = cell.metadata.get("nbgrader", {}).get("grade_id")
@@ -198,15 +219,18 @@ def repair(nb, master, record: dict, insert: bool = True) -> None:
     answers = [i for i, c in enumerate(order) if utils.is_solution(c)]
     # a. Lost metadata: locked cells first (matched by their source), then answer cells
     # (matched by their place between the locked cells found).
-    for i in locked:
-        at = where()
-        if ids[i] in at:
-            continue
-        target = released_source(order[i])
-        scored = [(similarity(nb.cells[k].source, target), -k, k) for k in slot(i, at) if unmarked(k)]
-        best = max(scored, default=None)
-        if best and best[0] >= SAME_CELL:
-            adopt(best[2], order[i])
+    # Unchanged cells first, so that every slot is bounded before a changed cell is looked for
+    # (a similar cell further down must not be taken for it).
+    for threshold in (1.0, SAME_CELL):
+        for i in locked:
+            at = where()
+            if ids[i] in at:
+                continue
+            target = released_source(order[i])
+            scored = [(similarity(nb.cells[k].source, target), -k, k) for k in slot(i, at) if unmarked(k)]
+            best = max(scored, default=None)
+            if best and best[0] >= threshold:
+                adopt(best[2], order[i])
     for i in answers:
         at = where()
         if ids[i] in at:

@@ -227,27 +227,50 @@ def test_the_work_in_another_notebook_is_graded_with_the_documented_command(corp
     assert _auto_points(course, "fashion_vae", "c02-vscode-stripped-metadata") == FULL
 
 
+# The handed-over cases were made on an older release, whose intro and some test cells
+# differ from today's: the check rightly reports them as changed locked cells.
+OLD_RELEASE = "Locked cell(s) changed: intro"
+
+
+def _edited_locked(nb):
+    nb = copy.deepcopy(nb)
+    nb.cells[_index(nb, "load_data")].source += "\nBATCH_SIZE = 8"
+    return nb
+
+
 @pytest.mark.parametrize("case, problems", [
-    ("c01_split_copied_cells", ["split or copied (one id on several cells): selection"]),
+    ("c01_split_copied_cells", [OLD_RELEASE, "split or copied (one id on several cells): selection"]),
     ("c02_vscode_stripped_metadata", ["grading metadata of 49 of the 49 graded cells is gone"]),
-    ("c04b_worked_in_copy", ["12 answer(s) not written yet",
-                             "fashion_vae-Copy1.ipynb beside it holds 12 answer(s), but only fashion_vae.ipynb is graded"]),
+    ("c04b_worked_in_copy", [OLD_RELEASE, "12 answer(s) not written yet",
+                             "fashion_vae-Copy1.ipynb beside it holds 12 answer(s) that fashion_vae.ipynb does not "
+                             "have, but only fashion_vae.ipynb is graded"]),
     ("c10a_deleted_test_after_locked", ["Cell(s) of the assignment deleted: test_plot_latent"]),
-    ("c13_gc_collect_flagged", []),
+    ("c13_gc_collect_flagged", [OLD_RELEASE]),
+    ("reference", []),
+    ("reference-and-backup", []),
+    ("edited-locked-cell", ["Locked cell(s) changed: load_data"]),
 ])
 def test_the_students_check_says_what_validate_cannot_see(case, problems, tmp_path):
     """``python -m helpers.check_notebook`` (the intro tells students to run it) never says
     the notebook is ready when the grader would have to repair it; ``nbgrader validate`` says
-    "Success!" on c02, whose tests it cannot see."""
-    if not REAL_WORLD.is_dir():
-        pytest.skip(f"{REAL_WORLD} is not here")
-    source = next((REAL_WORLD / case).glob("[fv]*.ipynb"))
-    assignment = source.stem.split("-")[0]
+    "Success!" on c02, whose tests it cannot see. A correct notebook, and one with an
+    identical backup copy beside it, are ready."""
+    from instructor.demo import demo_submissions
+    assignment = "vae_cvae" if case.startswith("c10a") else "fashion_vae"
     folder = tmp_path / assignment
     shutil.copytree(REPO / "release" / assignment / "helpers", folder / "helpers")
-    for path in (REAL_WORLD / case).glob("*.ipynb"):
-        if path.name != "for_pdf.ipynb":
-            shutil.copy(path, folder / path.name)
+    if case.startswith("c"):
+        if not REAL_WORLD.is_dir():
+            pytest.skip(f"{REAL_WORLD} is not here")
+        for path in (REAL_WORLD / case).glob("*.ipynb"):
+            if path.name != "for_pdf.ipynb":
+                shutil.copy(path, folder / path.name)
+    else:
+        reference = demo_submissions(assignment, REPO)["demo-reference"]
+        nbformat.write(_edited_locked(reference) if case == "edited-locked-cell" else reference,
+                       str(folder / f"{assignment}.ipynb"))
+        if case == "reference-and-backup":
+            shutil.copy(folder / f"{assignment}.ipynb", folder / f"{assignment}-backup.ipynb")
     result = subprocess.run([sys.executable, "-m", "helpers.check_notebook", f"{assignment}.ipynb", "--no-run"],
                             cwd=folder, capture_output=True, text=True, timeout=120)
     for problem in problems:

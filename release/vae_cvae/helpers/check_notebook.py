@@ -51,9 +51,23 @@ def manifest_of(release_nb) -> list[dict]:
         if not meta.get("grade_id"):
             continue
         kind = "answer" if meta.get("solution") else "test" if meta.get("grade") else "locked"
-        cells.append({"grade_id": meta["grade_id"], "cell_type": cell.cell_type, "kind": kind,
-                      "points": meta.get("points", 0)})
+        entry = {"grade_id": meta["grade_id"], "cell_type": cell.cell_type, "kind": kind,
+                 "points": meta.get("points", 0)}
+        if kind != "answer":  # what the release shows, to tell an edited locked cell
+            entry["sha256"] = source_hash(cell.source)
+        cells.append(entry)
     return cells
+
+
+def source_hash(source: str) -> str:
+    """SHA-256 of a cell's source, trailing spaces and line endings ignored."""
+    import hashlib
+    text = "\n".join(line.rstrip() for line in source.strip().splitlines())
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _meta(cell) -> dict:
+    return (cell.get("metadata") or {}).get("nbgrader") or {}
 
 
 def _read(path: Path):
@@ -76,20 +90,27 @@ def findings(nb, manifest: list[dict], folder: Path | None = None, name: str | N
     sentence each, with what to do; empty when the structure is as released."""
     out = []
     expected = {c["grade_id"]: c for c in manifest}
-    ids = [c.get("metadata", {}).get("nbgrader", {}).get("grade_id") for c in nb.cells]
+    ids = [_meta(c).get("grade_id") for c in nb.cells]
     present = [g for g in ids if g]
     foreign = [g for g in present if g not in expected]
     if len(foreign) >= 3 and len(foreign) >= len(present) - len(foreign):
         return [f"This is another assignment's notebook ({len(foreign)} of its graded cells are not "
                 "this assignment's): hand in the assignment's own notebook."]
     known = [g for g in present if g in expected]
+    unmarked = sum(1 for g in ids if not g)
+    missing = [g for g in expected if g not in known]
     if len(set(known)) < len(expected) / 2:
         out.append(f"The grading metadata of {len(expected) - len(set(known))} of the {len(expected)} graded "
                    "cells is gone (an editor cleared it when saving). The grader puts it back from the "
                    "master, but to be safe open the notebook in JupyterLab, or paste your answers into a "
                    "fresh copy of the release notebook, and hand that in.")
+    elif len(missing) > 3 and unmarked >= len(missing):
+        out.append(f"{len(missing)} graded cells lost their grading metadata or were deleted (an editor may have "
+                   f"cleared the metadata of the cells it ran): {', '.join(missing[:6])}"
+                   + (", ..." if len(missing) > 6 else "") + ". The grader puts the metadata back from the master "
+                   "where it finds the cells, but to be safe paste your answers into a fresh copy of the release "
+                   "notebook, run it in JupyterLab, and hand that in.")
     else:
-        missing = [g for g in expected if g not in known]
         answers = [g for g in missing if expected[g]["kind"] == "answer"]
         others = [g for g in missing if expected[g]["kind"] != "answer"]
         if answers:
@@ -109,6 +130,11 @@ def findings(nb, manifest: list[dict], folder: Path | None = None, name: str | N
         if retyped:
             out.append(f"Cell type changed: {', '.join(retyped)}. The grader changes it back; change it "
                        "back yourself so that what you see is what is graded.")
+        edited = sorted({g for g, c in zip(ids, nb.cells) if g in expected and expected[g].get("sha256")
+                         and source_hash(c.source) != expected[g]["sha256"]})
+        if edited:
+            out.append(f"Locked cell(s) changed: {', '.join(edited)}. The grader puts back the released "
+                       "version, so your change is lost and the tests run as released: undo it.")
         todo = [g for g, c in zip(ids, nb.cells) if g in expected and expected[g]["kind"] == "answer"
                 and not _answered(c)]
         if todo:
@@ -122,12 +148,13 @@ def findings(nb, manifest: list[dict], folder: Path | None = None, name: str | N
                 theirs = _read(other)
             except CheckError:
                 continue
-            written = sum(1 for c in theirs.cells
-                          if expected.get(c.get("metadata", {}).get("nbgrader", {}).get("grade_id"), {}).get("kind")
-                          == "answer" and _answered(c))
-            if written:
-                out.append(f"{other.name} beside it holds {written} answer(s), but only {name} is graded: "
-                           f"put all your work in {name} (or rename the notebook you worked in).")
+            mine = {(g, c.source.strip()) for g, c in zip(ids, nb.cells) if g}
+            extra = sum(1 for c in theirs.cells
+                        if expected.get(_meta(c).get("grade_id"), {}).get("kind") == "answer" and _answered(c)
+                        and (_meta(c)["grade_id"], c.source.strip()) not in mine)
+            if extra:  # a backup identical to the notebook is fine
+                out.append(f"{other.name} beside it holds {extra} answer(s) that {name} does not have, but only "
+                           f"{name} is graded: put all your work in {name} (or rename the notebook you worked in).")
     return out
 
 
