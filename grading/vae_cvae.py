@@ -35,8 +35,10 @@ class TinyVAE(nn.Module):
     ``decode`` take one-hot labels ``(batch, num_classes)``. Built from its own seed
     (``test_seed()`` by default), leaving torch's global generator as it was."""
 
-    def __init__(self, latent_size: int = 2, num_classes: int = 0, seed: int | None = None) -> None:
+    def __init__(self, latent_size: int = 2, num_classes: int = 0, seed: int | None = None,
+                 deterministic: bool = False) -> None:
         super().__init__()
+        self.deterministic = deterministic  # decode the mean: log-variance reaches only the KL
         generator_state = torch.random.get_rng_state()
         torch.manual_seed(test_seed() if seed is None else seed)
         self.latent_size, self.num_classes = latent_size, num_classes
@@ -58,6 +60,8 @@ class TinyVAE(nn.Module):
         return self.mean(h), self.logvar(h)
 
     def sample_latent(self, mean_z, logvar_z):
+        if self.deterministic:
+            return mean_z
         return torch.distributions.Normal(mean_z, torch.exp(0.5 * logvar_z)).rsample()
 
     def decode(self, z, *y):

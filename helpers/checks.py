@@ -138,6 +138,22 @@ class ModuleCall:
     grad_enabled: bool
 
 
+@dataclass
+class ForwardRecord:
+    """One call of the model with gradients on, seen by :class:`TrainingProbe`: the
+    ``inputs`` and ``outputs`` (detached copies), and ``grads``, the gradient of the training
+    loss with respect to each output (``None`` for an output no gradient reached), summed
+    over the backward passes that reached it. ``step`` is the number of optimizer steps taken
+    before the call (0-based: the step the call belongs to), ``phase`` the probe's phase then
+    (set by :class:`FixedBatches`)."""
+
+    step: int
+    phase: str | None
+    inputs: list
+    outputs: list
+    grads: list
+
+
 class TrainingProbe:
     """Watch a model while a training or test loop runs.
 
@@ -145,10 +161,17 @@ class TrainingProbe:
     that step each parameter's ``.grad`` held exactly the gradient of the backward passes
     since the previous step (it does not if the gradients were not zeroed), and, for every
     call of the model or its submodules, the phase, train/eval mode and grad mode.
+
+    ``forwards`` holds a :class:`ForwardRecord` per call of the model itself with gradients
+    on: what the loop's loss made of each output, so a test can check, with
+    :func:`term_weight`, that every term of the objective reaches the outputs it depends on
+    with the weight it should have (a term cut from the graph by ``.item()``, ``.detach()``
+    or ``float()`` has weight 0).
     """
 
     def __init__(self, model: nn.Module) -> None:
         self.model = model
+        self.forwards: list[ForwardRecord] = []
         self.phase: str | None = None
         self.optimizers: list = []
         self.steps = 0
@@ -163,6 +186,7 @@ class TrainingProbe:
         self._handles.append(register_optimizer_step_pre_hook(self._on_step))
         for module in self.model.modules():
             self._handles.append(module.register_forward_pre_hook(self._on_call))
+        self._handles.append(self.model.register_forward_hook(self._on_output))
         for p in self._params.values():
             if p.requires_grad:
                 self._handles.append(p.register_hook(self._incoming_hook(p)))
@@ -183,6 +207,25 @@ class TrainingProbe:
     def _on_call(self, module, args) -> None:
         self.calls.append(ModuleCall(self.phase, module.training, torch.is_grad_enabled()))
 
+    def _on_output(self, module, args, output) -> None:
+        if not torch.is_grad_enabled():
+            return
+        outputs = list(output) if isinstance(output, (tuple, list)) else [output]
+        record = ForwardRecord(self.steps, self.phase, [a.detach().clone() for a in args if torch.is_tensor(a)],
+                               [o.detach().clone() if torch.is_tensor(o) else o for o in outputs],
+                               [None] * len(outputs))
+
+        def keep(k):
+            def hook(grad):
+                g = grad.detach().clone()
+                record.grads[k] = g if record.grads[k] is None else record.grads[k] + g
+            return hook
+
+        for k, out in enumerate(outputs):
+            if torch.is_tensor(out) and out.requires_grad:
+                out.register_hook(keep(k))
+        self.forwards.append(record)
+
     def _on_step(self, optimizer, args, kwargs) -> None:
         if not any(optimizer is seen for seen in self.optimizers):
             self.optimizers.append(optimizer)
@@ -201,6 +244,27 @@ class TrainingProbe:
     # Summaries used in the assertions
     def calls_in(self, phase: str) -> list[ModuleCall]:
         return [c for c in self.calls if c.phase == phase]
+
+
+def term_weight(grad: torch.Tensor | None, term_grad: torch.Tensor) -> tuple[float, float]:
+    """How much of one term of an objective a gradient holds: ``(weight, residual)``.
+
+    ``grad`` is the gradient of a training loss with respect to an output of the model
+    (``None``: no gradient reached it); ``term_grad`` is the gradient of one term alone with
+    respect to that output. ``weight`` is the least-squares coefficient ``c`` of
+    ``grad ≈ c · term_grad``, and ``residual`` the relative size of what ``c · term_grad``
+    leaves unexplained (0 when ``grad`` is exactly a multiple of the term's gradient). A term
+    cut from the graph has weight 0; a term weighted by ``w`` has weight ``w``.
+    """
+    t = term_grad.detach().double().reshape(-1)
+    if grad is None:
+        return 0.0, 0.0
+    g = grad.detach().double().reshape(-1).to(t.device)
+    norm = float(t @ t)
+    if norm == 0.0:
+        return 0.0, float(g.norm())
+    c = float(g @ t) / norm
+    return c, float((g - c * t).norm() / max(float(g.norm()), float((c * t).norm()), 1e-30))
 
 
 def parameters_snapshot(model: nn.Module) -> list[torch.Tensor]:

@@ -41,6 +41,9 @@ class Catalogue:
     mutants: list[Change] = field(default_factory=list)
     variants: list[Change] = field(default_factory=list)
     demo_mistakes: list[str] = field(default_factory=list)  # mutant names, for `make demo`
+    # Generated mutants (instructor/mutants.py) that keep full marks for a stated reason:
+    # name -> why the change does not change what the question asks (an equivalent mutant).
+    equivalent: dict[str, str] = field(default_factory=dict)
 
     def mutant(self, name: str) -> Change:
         for m in self.mutants:

@@ -212,6 +212,20 @@ CHEATS = [
 ]
 MUTANTS += CHEATS
 
+# What an output means, not only its shape, and every term of the objective training.
+MUTANTS += [
+    C('E8_tied_heads', 'encoder', edits=(('sigma = torch.exp(self.std(h))', 'sigma = torch.exp(self.mean(h))'),),
+      questions=('test_encoder_forward',), family='semantics'),
+    C('E9_returns_variance', 'encoder', edits=(('        return mu, sigma', '        return mu, sigma ** 2'),),
+      questions=('test_encoder_forward',), family='semantics'),
+    C('F8_kl_detached', 'vae', edits=(('self.loss = self.r_loss(x, y) + self.kl_loss(mu, sigma)', 'self.loss = self.r_loss(x, y) + self.kl_loss(mu, sigma).detach()'),),
+      questions=('test_forward_backward',), family='gradient'),
+    C('F9_kl_item', 'vae', edits=(('self.loss = self.r_loss(x, y) + self.kl_loss(mu, sigma)', 'self.loss = self.r_loss(x, y) + self.kl_loss(mu, sigma).item()'),),
+      questions=('test_forward_backward',), family='gradient'),
+    C('F10_recon_detached', 'vae', edits=(('self.loss = self.r_loss(x, y) + self.kl_loss(mu, sigma)', 'self.loss = self.r_loss(x, y.detach()) + self.kl_loss(mu, sigma)'),),
+      questions=('test_forward_backward',), family='gradient'),
+]
+
 DEMO_MISTAKES = ["K1_seed_formula", "V1_lowest_variance", "O1_linspace_no_ppf",
                  "G6_noise_shared_across_rows"]  # G6 fails hidden tests only: feedback shows its hint
 

@@ -197,6 +197,31 @@ CHEATS = [
 ]
 MUTANTS += CHEATS
 
+# What an output means, not only its shape, and every term of the objective training
+# (issue: wrong answers that kept full marks). Invariants are written beside the tests.
+_LOG_VAR_HEAD = ("        self.log_var = nn.Sequential(\n            nn.Linear(in_features=64, out_features=32),\n"
+                 "            nn.LeakyReLU(),\n            nn.Linear(in_features=32, out_features=latent_size),\n        )")
+MUTANTS += [
+    C('forward_returns_sigma', 'vae_model', edits=(('        return x_hat, mu, log_var', '        return x_hat, mu, std'),),
+      questions=('11.2a',), family='semantics'),
+    C('forward_returns_variance', 'vae_model', edits=(('        return x_hat, mu, log_var', '        return x_hat, mu, log_var.exp()'),),
+      questions=('11.2a',), family='semantics'),
+    C('forward_returns_log_sigma', 'vae_model', edits=(('        return x_hat, mu, log_var', '        return x_hat, mu, 0.5 * log_var'),),
+      questions=('11.2a',), family='semantics'),
+    C('heads_tied', 'vae_model', edits=((_LOG_VAR_HEAD, '        self.log_var = self.mu'),),
+      questions=('11.2a',), family='semantics'),
+    C('train_kl_item', 'train_autoencoder', edits=(('            batch_kl_loss = kl_loss(mu, log_var)', '            batch_kl_loss = kl_loss(mu, log_var).item()'),),
+      questions=('11.2c',), family='gradient'),
+    C('train_kl_detached', 'train_autoencoder', edits=(('            batch_kl_loss = kl_loss(mu, log_var)', '            batch_kl_loss = kl_loss(mu, log_var).detach()'),),
+      questions=('11.2c',), family='gradient'),
+    C('train_kl_float', 'train_autoencoder', edits=(('            total_loss = batch_rec_loss + kl_weighting(ep) * batch_kl_loss', '            total_loss = batch_rec_loss + kl_weighting(ep) * float(batch_kl_loss)'),),
+      questions=('11.2c',), family='gradient'),
+    C('train_rec_detached', 'train_autoencoder', edits=(("F.binary_cross_entropy(x_hat, x, reduction='sum')", "F.binary_cross_entropy(x_hat.detach(), x, reduction='sum')"),),
+      questions=('11.2c',), family='gradient'),
+    C('train_weight_next_epoch', 'train_autoencoder', edits=(('kl_weighting(ep)', 'kl_weighting(ep + 1)'),),
+      questions=('11.2c',), family='gradient'),
+]
+
 DEMO_MISTAKES = ["kl_normal_swapped_pq", "klw_ramp_one_late", "prior_uniform", "interp_endpoint_excluded"]
 
 CATALOGUE = Catalogue("kl_annealing", QUESTIONS, MUTANTS, VARIANTS, DEMO_MISTAKES)

@@ -184,6 +184,20 @@ CHEATS = [
 ]
 MUTANTS += CHEATS
 
+# Every term of the objective training: a term cut from the graph still lets the loss fall.
+MUTANTS += [
+    C('train_kl_detached', 'train_loop', edits=(('            loss.backward()', '            (loss_recon + loss_kl.detach()).backward()'),),
+      questions=('10.4a',), family='gradient'),
+    C('train_recon_detached', 'train_loop', edits=(('            loss.backward()', '            (loss_recon.detach() + loss_kl).backward()'),),
+      questions=('10.4a',), family='gradient'),
+    C('train_kl_item', 'train_loop', edits=(('            loss.backward()', '            (loss_recon + loss_kl.item()).backward()'),),
+      questions=('10.4a',), family='gradient'),
+    C('train_cvae_kl_detached', 'train_cvae', edits=(('            loss.backward()', '            (loss_recon + loss_kl.detach()).backward()'),),
+      questions=('10.6b',), family='gradient'),
+    C('train_cvae_kl_twice', 'train_cvae', edits=(('            loss.backward()', '            (loss + loss_kl).backward()'),),
+      questions=('10.6b',), family='gradient'),
+]
+
 DEMO_MISTAKES = ["sample_exp_logvar", "kl_sum_all", "plot_latent_axes_swapped", "cvae_decoder_ignores_y"]
 
 CATALOGUE = Catalogue("vae_cvae", QUESTIONS, MUTANTS, VARIANTS, DEMO_MISTAKES)
