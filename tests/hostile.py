@@ -120,7 +120,7 @@ for _ in range(1500):
         "hostile-huge-output": Case(_append(ref, "encoder", "for _ in range(100_000):\n    print('x' * 1000)"),
                                     r"encoder printed more than 1000 lines"),
         "hostile-corrupt-json": Case('{"cells": [{"cell_type": "code", "source": "print(1)", ',
-                                     r"not a readable notebook .*not graded"),
+                                     r"not graded: the notebook is not a readable notebook"),
         "hostile-other-assignment": Case(other_nb, r"looks like another notebook(.|\n)*not graded"),
         "hostile-deleted-test": Case(_drop(wrong_kl, "test_kl_formula"),
                                      r"deleted test cell\(s\) put back from the master and graded: test_kl_formula",

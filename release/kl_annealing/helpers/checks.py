@@ -217,6 +217,8 @@ class TrainingProbe:
 
         def keep(k):
             def hook(grad):
+                if grad is None:  # an output no gradient reached in this backward pass
+                    return
                 g = grad.detach().clone()
                 record.grads[k] = g if record.grads[k] is None else record.grads[k] + g
             return hook
