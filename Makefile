@@ -37,17 +37,21 @@ help:
 
 venv: $(STAMP)
 
-# Everything in requirements.txt, then d2l without its stale pins (d2l 1.0.3 pins
-# numpy 1.23.5, which cannot install on Python 3.12+ and would downgrade numpy); what
-# d2l really imports is listed in requirements.txt. The .pth file puts this repository
-# on the venv's path, so notebooks anywhere in the course import `helpers`.
-$(STAMP): requirements.txt
+# The course as an editable project (pyproject.toml): requirements.txt (what a student
+# installs) plus the grader's and the test suite's extras, then d2l without its stale pins
+# (d2l 1.0.3 pins numpy 1.23.5, which cannot install on Python 3.12+ and would downgrade
+# numpy; what d2l really imports is listed in requirements.txt). The editable install puts
+# this checkout's packages on the venv's path, so notebooks anywhere in the course import
+# `helpers`; a venv made by an older Makefile loses its vae_course.pth, which pointed at
+# one checkout whatever the venv.
+$(STAMP): requirements.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -r requirements.txt
+	$(BIN)/python -c "import pathlib, sysconfig; pathlib.Path(sysconfig.get_paths()['purelib'], 'vae_course.pth').unlink(missing_ok=True)"
+	$(BIN)/python -m pip install --quiet -e '.[grader,dev]'
 	$(BIN)/python -m pip install --quiet --no-deps $(D2L)
-	$(BIN)/python -c "import pathlib, sysconfig; pathlib.Path(sysconfig.get_paths()['purelib'], 'vae_course.pth').write_text('$(CURDIR)\n')"
 	$(BIN)/python -c "import torch, torchvision, d2l.torch, nbgrader, numpy; print('environment ready: torch', torch.__version__, '| torchvision', torchvision.__version__, '| numpy', numpy.__version__, '| nbgrader', nbgrader.__version__)"
+	$(BIN)/python -c "import helpers, pathlib; here = pathlib.Path('$(CURDIR)').resolve(); got = pathlib.Path(helpers.__file__).resolve().parent.parent; assert got == here, f'this venv imports the course from {got}, not {here}: remove $(VENV) and run make again'"
 	touch $(STAMP)
 
 release: venv
@@ -61,7 +65,7 @@ autograde: venv
 	$(BIN)/python -m instructor.autograde $(ASSIGNMENT) --jobs $(JOBS) $(if $(STUDENT),--student $(STUDENT)) $(if $(NOTEBOOK),--notebook $(NOTEBOOK))
 
 test: venv
-	$(BIN)/python -m pytest tests -q -p no:cacheprovider -m "not browser"
+	$(BIN)/python -m pytest tests -q -p no:cacheprovider -m "not browser" --durations=30
 
 # JupyterLab in headless Chromium (installs Debian's chromium when missing and allowed).
 test-browser: venv
@@ -78,7 +82,7 @@ pdf: venv
 	$(BIN)/python -m helpers.pdf "$(NOTEBOOK)"
 
 grading-report: venv
-	$(BIN)/python -m instructor.grading_report --jobs $(JOBS) $(REPORT_ARGS) $(ASSIGNMENT)
+	$(BIN)/python -m instructor.quality.grading_report --jobs $(JOBS) $(REPORT_ARGS) $(ASSIGNMENT)
 
 clean:
 	rm -rf submitted autograded/*/ feedback gradebook.db grades.csv gradebook.csv

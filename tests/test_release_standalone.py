@@ -1,8 +1,9 @@
 """A student who downloads only ``release/<assignment>/`` and ``requirements.txt`` can run it.
 
 The release folder is copied outside the repository and probed by a Python started with
-``-S``: without ``site``, the venv's ``vae_course.pth`` (which puts this repository on the
-path) is not read, so ``helpers`` can only come from the copied folder. The installed
+``-S``: without ``site``, the venv's editable install of the course (which puts this
+repository's packages on the path) is not read, so ``helpers`` can only come from the copied
+folder. The installed
 packages are put back on the path by hand, as ``pip install -r requirements.txt`` would
 provide them.
 """
@@ -115,7 +116,7 @@ def test_requirements_cover_what_a_release_imports(assignment):
 
 
 # A kernel for the copied release folders that cannot see this repository: Python without
-# `site` (so no .pth file puts the repository on the path), the installed packages put back
+# `site` (so the editable install does not put the repository on the path), the installed packages put back
 # by hand, and a refusal to start if the grader-only package `grading` is importable.
 KERNEL = r"""
 import importlib.util, json, os, sys
