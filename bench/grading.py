@@ -8,13 +8,19 @@
    at JOBS=2, each in a fresh scratch course, and the throughput ratio. The grades of the
    two runs are compared too.
 
-3. ``--sandbox``: the sandbox's overhead. The reference submission of each assignment,
+3. ``--floor``: the per-notebook floor. For each assignment, a notebook of only the master's
+   cells up to its imports cell (``import helpers``: kernel start, torch, torchvision,
+   matplotlib, d2l) is released and autograded by the same ``nbgrader autograde`` in the same
+   sandbox as the reference submission, alternating, ``--repeats`` times each; the medians,
+   and the ratio of the full grading time to its floor.
+
+4. ``--sandbox``: the sandbox's overhead. The reference submission of each assignment,
    autograded ``--repeats`` times with ``SANDBOX=on`` and ``SANDBOX=off``, alternating, in
    one scratch course; the median seconds per submission and the difference.
 
 Everything runs on scratch copies of the course; the repository's gradebook is not touched.
 
-    python -m bench.grading [--class-size 24] [--skip-student-mode] [--sandbox --repeats 3]
+    python -m bench.grading [--class-size 24] [--skip-student-mode] [--floor | --sandbox] [--repeats 3]
 """
 from __future__ import annotations
 
@@ -29,6 +35,7 @@ from pathlib import Path
 import nbformat
 
 from instructor.autograde import autograde_class
+from instructor import names
 from instructor.course import REPO, Course, assignment_names
 from instructor.demo import demo_submissions
 from instructor.preflight import preflight
@@ -46,8 +53,8 @@ def machine() -> str:
 
 
 def data_used() -> str:
-    fallback = os.environ.get("VAE_DATA_FALLBACK")
-    return f"$VAE_DATA={os.environ.get('VAE_DATA', 'data/')}, offline fallback {fallback or 'none'}"
+    fallback = os.environ.get(names.DATA_FALLBACK)
+    return f"${names.DATA}={os.environ.get(names.DATA, 'data/')}, offline fallback {fallback or 'none'}"
 
 
 def reference(assignment: str):
@@ -74,7 +81,7 @@ def one_submission(work: Path, assignments: list[str]) -> dict[str, float]:
 def student_mode(work: Path, assignments: list[str]) -> dict[str, float]:
     """Seconds to execute the reference notebook as a student does (full training)."""
     from nbclient import NotebookClient
-    env_before = os.environ.pop("NBGRADER_EXECUTION", None)
+    env_before = os.environ.pop(names.NBGRADER_EXECUTION, None)
     out = {}
     try:
         for a in assignments:
@@ -88,7 +95,7 @@ def student_mode(work: Path, assignments: list[str]) -> dict[str, float]:
             nbformat.write(nb, str(folder / f"{a}.ipynb"))
     finally:
         if env_before is not None:
-            os.environ["NBGRADER_EXECUTION"] = env_before
+            os.environ[names.NBGRADER_EXECUTION] = env_before
     return out
 
 
@@ -117,6 +124,50 @@ def class_run(work: Path, assignments: list[str], size: int, jobs: int) -> tuple
     return seconds, grades
 
 
+def floor_notebook(master: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """The master's cells up to and including its imports cell, without nbgrader metadata:
+    what every graded notebook of the assignment runs before its first question."""
+    cells = []
+    for cell in master.cells:
+        cell = nbformat.from_dict(dict(cell))
+        cell.metadata.pop("nbgrader", None)
+        cells.append(cell)
+        if cell.cell_type == "code" and "import helpers" in cell.source:
+            break
+    else:
+        raise ValueError("the master has no imports cell (a code cell with `import helpers`)")
+    nb = nbformat.v4.new_notebook(metadata=master.metadata)
+    nb.cells = cells
+    return nb
+
+
+def floor(work: Path, assignments: list[str], repeats: int) -> dict[str, tuple[float, float]]:
+    """Median seconds of ``nbgrader autograde`` of the reference submission and of its floor
+    (:func:`floor_notebook`), per assignment, alternating in one scratch course."""
+    import statistics
+    course = Course.scratch(work / "floor", assignments)
+    out = {}
+    for a in assignments:
+        name = f"floor_{a}"
+        folder = course.root / "source" / name
+        folder.mkdir(parents=True)
+        master = nbformat.read(str(REPO / "source" / a / f"{a}.ipynb"), as_version=4)
+        nbformat.write(floor_notebook(master), str(folder / f"{name}.ipynb"))
+        course.release(a)
+        course.release(name)
+        course.submit("reference", a, reference(a))
+        course.submit("reference", name, nbformat.read(str(course.root / "release" / name / f"{name}.ipynb"),
+                                                       as_version=4))
+        times = {a: [], name: []}
+        for _ in range(repeats):
+            for which in (a, name):
+                start = time.perf_counter()
+                course.autograde(which, "reference")
+                times[which].append(time.perf_counter() - start)
+        out[a] = (statistics.median(times[a]), statistics.median(times[name]))
+    return out
+
+
 def sandbox_overhead(work: Path, assignments: list[str], repeats: int) -> dict[str, tuple]:
     """Median seconds of one autograde with the sandbox on and off, per assignment."""
     import statistics
@@ -129,10 +180,21 @@ def sandbox_overhead(work: Path, assignments: list[str], repeats: int) -> dict[s
         for _ in range(repeats):
             for mode in ("on", "off"):
                 start = time.perf_counter()
-                course.autograde(a, "reference", env={"SANDBOX": mode})
+                course.autograde(a, "reference", env={names.SANDBOX: mode})
                 times[mode].append(time.perf_counter() - start)
         out[a] = (statistics.median(times["on"]), statistics.median(times["off"]))
     return out
+
+
+def paired_table(rows: dict[str, tuple[float, float]], heads: tuple[str, str, str],
+                 ratio: str | None = None) -> None:
+    """Print ``{assignment: (seconds, seconds)}`` with the difference (and the ratio) and a
+    mean row."""
+    rows = {**rows, "mean": tuple(sum(r[k] for r in rows.values()) / len(rows) for k in (0, 1))}
+    print(f"{'assignment':14s} {heads[0]:>12s} {heads[1]:>12s} {heads[2]:>12s}"
+          + (f" {ratio:>11s}" if ratio else ""))
+    for a, (x, y) in rows.items():
+        print(f"{a:14s} {x:>11.2f}s {y:>11.2f}s {x - y:>+11.2f}s" + (f" {x / y:>11.2f}" if ratio else ""))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -142,21 +204,25 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--skip-class", action="store_true")
     parser.add_argument("--sandbox", action="store_true",
                         help="only measure the sandbox's overhead per submission")
+    parser.add_argument("--floor", action="store_true",
+                        help="only measure each assignment's grading time against its floor "
+                             "(kernel start and imports)")
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args(argv)
     assignments = assignment_names()
     work = Path(tempfile.mkdtemp(prefix="bench-grading-"))
     print(f"machine: {machine()}\ndata: {data_used()}\n", flush=True)
+    if args.floor:
+        print(f"3. The per-notebook floor: nbgrader autograde of the reference and of the cells up to "
+              f"the imports cell, median of {args.repeats}, alternating, sandboxed")
+        paired_table(floor(work, assignments, args.repeats), ("full", "floor", "above floor"),
+                     ratio="full/floor")
+        return 0
     if args.sandbox:
-        rows = sandbox_overhead(work, assignments, args.repeats)
-        print(f"3. Sandbox overhead: one reference submission, median of {args.repeats}, "
+        print(f"4. Sandbox overhead: one reference submission, median of {args.repeats}, "
               "SANDBOX=on and off alternating")
-        print(f"{'assignment':14s} {'sandbox on':>11s} {'sandbox off':>12s} {'overhead':>9s}")
-        for a, (on, off) in rows.items():
-            print(f"{a:14s} {on:>10.2f}s {off:>11.2f}s {on - off:>+8.2f}s")
-        on = sum(r[0] for r in rows.values()) / len(rows)
-        off = sum(r[1] for r in rows.values()) / len(rows)
-        print(f"{'mean':14s} {on:>10.2f}s {off:>11.2f}s {on - off:>+8.2f}s")
+        paired_table(sandbox_overhead(work, assignments, args.repeats),
+                     ("sandbox on", "sandbox off", "overhead"))
         return 0
 
     graded = one_submission(work, assignments)

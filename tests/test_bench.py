@@ -70,3 +70,16 @@ def test_device_tests_count_an_error_or_stderr_as_a_failure():
     assert run_cell("ok", "x = 1", {}) is None
     assert "AssertionError: wrong" in run_cell("bad", "assert False, 'wrong'", {})
     assert run_cell("noisy", "import sys; sys.stderr.write('a warning')", {}).startswith("stderr")
+
+
+def test_the_floor_notebook_is_the_masters_cells_up_to_the_imports():
+    from bench.grading import floor_notebook
+    from instructor.course import REPO
+    from instructor import notebooks
+    for assignment in ("vae_cvae", "kl_annealing", "fashion_vae"):
+        master = notebooks.read(REPO / "source" / assignment / f"{assignment}.ipynb")
+        floor = floor_notebook(master)
+        assert "import helpers" in floor.cells[-1].source
+        assert [c.source for c in floor.cells] == [c.source for c in master.cells[:len(floor.cells)]]
+        assert not any("nbgrader" in c.metadata for c in floor.cells)
+        assert any(notebooks.is_test_cell(c) for c in master.cells[len(floor.cells):])
