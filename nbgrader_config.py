@@ -1,6 +1,8 @@
 """nbgrader configuration of the VAE course (run nbgrader from this folder)."""
 import os
 
+from instructor import names
+
 c = get_config()  # noqa: F821 (provided by nbgrader)
 
 ROOT = os.path.dirname(os.path.abspath(__file__))
@@ -8,7 +10,7 @@ ROOT = os.path.dirname(os.path.abspath(__file__))
 c.CourseDirectory.course_id = "vae-course"
 c.CourseDirectory.root = ROOT
 # $NBGRADER_DB_URL selects another gradebook, e.g. PostgreSQL for grading across machines.
-c.CourseDirectory.db_url = os.environ.get("NBGRADER_DB_URL", f"sqlite:///{ROOT}/gradebook.db")
+c.CourseDirectory.db_url = os.environ.get(names.NBGRADER_DB_URL, f"sqlite:///{ROOT}/gradebook.db")
 # "helpers": a submission's own copy of helpers/ is never used; grading imports the course's.
 # ".sandbox.json", ".intake.json": written by the grader beside each autograded notebook; never taken from a
 # submission, never copied into feedback.
@@ -20,13 +22,13 @@ c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 
 # A graded notebook runs in seconds with the grading budget; a cell that takes longer is stuck.
 # ($VAE_CELL_TIMEOUT: the tests of hostile submissions use a shorter limit.)
-c.ExecutePreprocessor.timeout = int(os.environ.get("VAE_CELL_TIMEOUT", 300))
-c.Execute.timeout = int(os.environ.get("VAE_CELL_TIMEOUT", 300))
+c.ExecutePreprocessor.timeout = int(os.environ.get(names.CELL_TIMEOUT, 300))
+c.Execute.timeout = int(os.environ.get(names.CELL_TIMEOUT, 300))
 # Once every cell has run and its outputs are saved, stop the kernel at once: a graceful
 # shutdown waits up to seconds for the kernel process to tidy up, per submission.
 c.Execute.shutdown_kernel = "immediate"
 
-# Autograding runs every kernel in the bubblewrap sandbox (instructor/sandbox.py; SANDBOX=off
+# Autograding runs every kernel in the bubblewrap sandbox (instructor/sandbox/; SANDBOX=off
 # opts out, with a warning) and survives kernels that die. The rest is nbgrader's own list.
 c.Autograde.autograde_preprocessors = [
     "instructor.sandbox.GuardedExecute",

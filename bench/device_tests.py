@@ -6,7 +6,7 @@ script is that check. For each assignment it executes the master notebook's code
 order in one namespace (the solutions and the hidden tests are in the master), in grading
 mode (``NBGRADER_EXECUTION=autograde``), on the device that ``helpers.choose_device()``
 picks; then it reruns every test cell under further ``VAE_TEST_SEED`` values, as
-``instructor.seed_sweep`` does in a kernel. A test cell passes a run when it raises nothing
+``instructor.quality.seed_sweep`` does in a kernel. A test cell passes a run when it raises nothing
 and writes nothing to stderr (nbgrader's rule).
 
     python -m bench.device_tests --seeds 5            # first run, then seeds 1000..5000
@@ -27,6 +27,8 @@ import sys
 import time
 import traceback
 from pathlib import Path
+
+from instructor import names
 
 REPO = Path(__file__).resolve().parent.parent
 ASSIGNMENTS = ("vae_cvae", "kl_annealing", "fashion_vae")
@@ -67,7 +69,7 @@ def check(assignment: str, seeds: list[int]) -> tuple[dict[str, list[str]], floa
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     plt.show = lambda *args, **kwargs: plt.close("all")  # as the inline backend: draw, then close
-    os.environ.pop("VAE_TEST_SEED", None)
+    os.environ.pop(names.TEST_SEED, None)
     namespace: dict = {"__name__": "__main__"}
     results: dict[str, list[str]] = {}
     start = time.perf_counter()
@@ -81,10 +83,10 @@ def check(assignment: str, seeds: list[int]) -> tuple[dict[str, list[str]], floa
     first = time.perf_counter() - start
     tests = [(n, p) for n, t, p in code_cells(assignment) if t]
     for seed in seeds:
-        os.environ["VAE_TEST_SEED"] = str(seed)
+        os.environ[names.TEST_SEED] = str(seed)
         for name, python in tests:
             results[name].append(run_cell(name, python, namespace) or "")
-    os.environ.pop("VAE_TEST_SEED", None)
+    os.environ.pop(names.TEST_SEED, None)
     return results, first, True
 
 
@@ -94,7 +96,7 @@ def main(argv=None) -> int:
     parser.add_argument("--seeds", type=int, default=3,
                         help="reruns of the test cells after the first run, with VAE_TEST_SEED = 1000, 2000, ...")
     args = parser.parse_args(argv)
-    os.environ.setdefault("NBGRADER_EXECUTION", "autograde")
+    os.environ.setdefault(names.NBGRADER_EXECUTION, "autograde")
     os.environ.setdefault("MPLBACKEND", "Agg")
     sys.path.insert(0, str(REPO))
     import torch

@@ -41,7 +41,7 @@ class Catalogue:
     mutants: list[Change] = field(default_factory=list)
     variants: list[Change] = field(default_factory=list)
     demo_mistakes: list[str] = field(default_factory=list)  # mutant names, for `make demo`
-    # Generated mutants (instructor/mutants.py) that keep full marks for a stated reason:
+    # Generated mutants (instructor/quality/mutants.py) that keep full marks for a stated reason:
     # name -> why the change does not change what the question asks (an equivalent mutant).
     equivalent: dict[str, str] = field(default_factory=dict)
 
@@ -53,4 +53,4 @@ class Catalogue:
 
 
 def load(assignment: str) -> Catalogue:
-    return importlib.import_module(f"tests.catalogue.{assignment}").CATALOGUE
+    return importlib.import_module(f"catalogue.{assignment}").CATALOGUE

@@ -1,12 +1,10 @@
 """Wrong and legitimate answers for the fashion_vae assignment (seed 004).
 
 Each test cell is its own question here: a mutant names exactly the test cells it must fail."""
-from tests.catalogue import Catalogue, Change as C
+from catalogue import Catalogue, Change as C
+from instructor.course import questions
 
-TESTS = ["test_encoder_shapes", "test_encoder_forward", "test_decoder_shapes", "test_decoder_forward",
-         "test_r_loss", "test_kl_properties", "test_kl_formula", "test_gaussian", "test_forward_backward",
-         "test_train_vae", "test_embed", "test_top_variance_dims", "test_traverse_one", "test_traverse_two"]
-QUESTIONS = {t: [t] for t in TESTS}
+QUESTIONS = questions("fashion_vae")  # from the master's test cells' metadata
 
 MUTANTS = [
     C('E1_seed_formula_with_d_28', 'encoder', edits=(('size = c2 * (d - (k - 1)) ** 2', 'size = c2 * (28 - (k - 1)) ** 2'),),

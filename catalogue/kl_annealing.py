@@ -1,39 +1,8 @@
 """Wrong and legitimate answers for the kl_annealing assignment (seed 003)."""
-from tests.catalogue import Catalogue, Change as C
+from catalogue import Catalogue, Change as C
+from instructor.course import questions
 
-QUESTIONS = {
-    "11.1c": [
-        "test_kl_normal_closed_form",
-        "test_kl_normal_monte_carlo"
-    ],
-    "11.2a": [
-        "test_vae_shapes",
-        "test_vae_sampling"
-    ],
-    "11.2b": [
-        "test_kl_divergence"
-    ],
-    "11.2c": [
-        "test_train_steps",
-        "test_train_losses"
-    ],
-    "11.2d": [
-        "test_reconstruction_grid"
-    ],
-    "11.3a": [
-        "test_kl_weight_warm_up",
-        "test_kl_weight_annealing"
-    ],
-    "11.3b": [
-        "test_kl_per_dimension"
-    ],
-    "11.4a": [
-        "test_sample_prior"
-    ],
-    "11.4c": [
-        "test_interpolate_linear"
-    ]
-}
+QUESTIONS = questions("kl_annealing")  # from the master's test cells' metadata
 
 MUTANTS = [
     C('kl_normal_swapped_pq', 'kl_normal', edits=(('    return torch.log(sigma1 / sigma2) + (sigma2 ** 2 + (mu1 - mu2) ** 2) / (2 * sigma1 ** 2) - 0.5', '    return torch.log(sigma2 / sigma1) + (sigma1 ** 2 + (mu1 - mu2) ** 2) / (2 * sigma2 ** 2) - 0.5'),),

@@ -9,7 +9,7 @@ This package answers graded questions, so it is the grader's alone:
   nbgrader strips from the student version and puts back when it autogrades;
 - the grading sandbox mounts it read-only (:func:`instructor.sandbox.readonly_paths`), and
   the audit withholds the points of a submission whose own code imports it
-  (:func:`instructor.incidents.tampering`).
+  (:func:`instructor.audit.code_scan.tampering`).
 
 One module per assignment: :mod:`grading.vae_cvae`, :mod:`grading.kl_annealing`,
 :mod:`grading.fashion_vae`. The student kit (``helpers/``) holds only answer-free test

@@ -8,12 +8,16 @@ from __future__ import annotations
 
 import os
 
+from .environment import NBGRADER_EXECUTION
+
 
 def grading_mode() -> bool:
     """True while nbgrader validates or autogrades this notebook."""
-    return bool(os.environ.get("NBGRADER_EXECUTION"))
+    return bool(os.environ.get(NBGRADER_EXECUTION))
 
 
-def scaled(student: int, grading: int) -> int:
-    """``student`` normally, ``grading`` while nbgrader grades (e.g. epochs or images)."""
+def scaled(student: int | None, grading: int | None) -> int | None:
+    """``student`` normally, ``grading`` while nbgrader grades: a number of epochs or of
+    images (``None`` where the caller reads it as "no limit"). The one idiom for the
+    grading budget in every notebook: ``helpers.scaled(8, grading=1)``."""
     return grading if grading_mode() else student

@@ -26,7 +26,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from instructor.course import REPO, Course, NbgraderError
+from instructor.course import REPO, Course, NbgraderError, questions
 from instructor.preflight import PreflightFailed
 
 SQLITE_BUSY_TIMEOUT_S = 600
@@ -196,9 +196,9 @@ def main(argv: list[str] | None = None) -> int:
         assert 0 <= shard < shards
     except (ValueError, AssertionError):
         parser.error(f"--shard must be I/N with 0 <= I < N, not {args.shard!r}")
-    from instructor import incidents, sandbox
+    from instructor import sandbox
+    from instructor.audit import incidents
     from instructor.report import question_table
-    from tests.catalogue import load
     course = Course(args.root)
     try:
         sandbox.announce()
@@ -231,7 +231,7 @@ def main(argv: list[str] | None = None) -> int:
     incidents.record(course, args.assignment, audits)
     not_graded = {s for s in students if audits[s].not_graded}
     grades = {s: g for s, g in course.grades(args.assignment).items() if s in students and s not in not_graded}
-    print(question_table(args.assignment, grades, load(args.assignment).questions, not_graded))
+    print(question_table(args.assignment, grades, questions(args.assignment, course.root), not_graded))
     print(incidents.format_report(audits))
     print(f"{len(students)} submission(s) in {elapsed:.1f} s with {len(runs)} worker(s): "
           f"{len(students) / elapsed * 60:.1f} submissions per minute")
@@ -249,7 +249,7 @@ def grade_other_notebook(course: Course, assignment: str, student: str, notebook
     work) the one graded as ``<assignment>.ipynb``. The notebook as submitted is kept as
     ``<assignment>.ipynb.as-submitted`` and the choice is recorded, so the incident report
     says what was graded. Raises :class:`FileNotFoundError` if either is missing."""
-    from instructor.incidents import AS_SUBMITTED, CHOSEN
+    from instructor.audit.incidents import AS_SUBMITTED, CHOSEN
     folder = course.root / "submitted" / student / assignment
     source = folder / notebook
     if not source.is_file():

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import nbformat
 
+from instructor import names
+
 REPO = Path(__file__).resolve().parent.parent
 HELPERS = REPO / "helpers"
 
@@ -62,7 +64,7 @@ class Course:
         exe = Path(sys.executable).parent / "nbgrader"
         env = {**os.environ, **(env or {})}
         env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
-        env["NBGRADER_DB_URL"] = self.db_url
+        env[names.NBGRADER_DB_URL] = self.db_url
         if self.threads:
             env["OMP_NUM_THREADS"] = env["MKL_NUM_THREADS"] = str(self.threads)
         result = subprocess.run([str(exe), *args, f"--CourseDirectory.root={self.root}",
@@ -134,6 +136,13 @@ class Course:
 def assignment_names() -> list[str]:
     """The assignments of this course: the folders of ``source/`` holding a notebook."""
     return sorted(p.parent.name for p in (REPO / "source").glob("*/*.ipynb"))
+
+
+def questions(assignment: str, root: Path = REPO) -> dict[str, list[str]]:
+    """The master notebook's question map, ``{question label: [test cells' grade_ids]}``
+    (:func:`instructor.notebooks.question_map`)."""
+    from instructor.notebooks import question_map, read
+    return question_map(read(Path(root) / "source" / assignment / f"{assignment}.ipynb"))
 
 
 def vendor_helpers(folder: Path, assignment: str | None = None) -> list[str]:

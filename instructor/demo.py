@@ -13,10 +13,10 @@ import time
 from pathlib import Path
 
 from instructor import notebooks
-from instructor.course import REPO, Course, assignment_names
+from instructor.course import REPO, Course, assignment_names, questions as course_questions
 from instructor.report import question_table, write_csv
-from instructor.verdicts import changed_answers
-from tests.catalogue import load
+from instructor.quality.verdicts import changed_answers
+from catalogue import load
 
 
 def demo_submissions(assignment: str, root: Path = REPO) -> dict:
@@ -40,7 +40,8 @@ def main(argv: list[str] | None = None) -> int:
     if not (course.root / "source").is_dir():
         parser.error(f"{course.root} is not a course directory: it has no source/ folder")
     assignments = args.assignments or assignment_names()
-    from instructor import incidents, sandbox
+    from instructor import sandbox
+    from instructor.audit import incidents
     try:
         sandbox.announce()
     except sandbox.SandboxUnavailable as err:
@@ -61,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"[{assignment}] generating feedback ...", flush=True)
         course.feedback(assignment)
         grades = {s: g for s, g in course.grades(assignment).items() if s.startswith("demo-")}
-        questions = load(assignment).questions
+        questions = course_questions(assignment, course.root)
         print(question_table(assignment, grades, questions))
         print(incidents.format_report(audits))
         write_csv(csv_path, assignment, grades, questions, append=k > 0)

@@ -6,9 +6,9 @@ could not grade. This plugin writes nbgrader's columns plus ``status``:
 
 - ``graded``: every point is in;
 - ``withheld pending review``: the autograded points were withheld (suspected tampering,
-  :func:`instructor.incidents.withhold`) until an instructor reviews the submission;
+  :func:`instructor.audit.incidents.withhold`) until an instructor reviews the submission;
 - ``needs manual grading``: written answers still wait for a grader (the score so far);
-- ``not graded``: the grader could not grade it (:func:`instructor.incidents.mark_not_graded`
+- ``not graded``: the grader could not grade it (:func:`instructor.audit.incidents.mark_not_graded`
   flagged it); ``score`` and ``raw_score`` are left empty, never 0, and ``reason`` says why;
 - ``no submission``: nothing was handed in (score 0, as nbgrader gives).
 
@@ -27,7 +27,7 @@ COLUMNS = ["assignment", "duedate", "timestamp", "student_id", "last_name", "fir
 
 def submission_status(submission) -> tuple[str, str]:
     """(status, reason) of a gradebook submission (see the module's docstring)."""
-    from instructor.incidents import NOT_GRADED, WITHHELD
+    from instructor.audit.incidents import NOT_GRADED, WITHHELD
     for notebook in submission.notebooks:
         if notebook.flagged and all(g.auto_score is None and g.manual_score is None for g in notebook.grades):
             reason = next((c.manual_comment for c in notebook.comments

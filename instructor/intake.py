@@ -30,7 +30,7 @@ checks run, and keep nbgrader's behaviour for everything else:
       type, its points.
 
 What was done is written as JSON to ``.intake.json`` beside the autograded notebook
-(:data:`RECORD`, read by :mod:`instructor.incidents`), so the report says what the grader
+(:data:`RECORD`, read by :mod:`instructor.audit.incidents`), so the report says what the grader
 did rather than guessing it from the files.
 """
 from __future__ import annotations
@@ -47,6 +47,8 @@ from nbgrader.coursedir import CourseDirectory
 from nbgrader.preprocessors import ClearHiddenTests
 from nbgrader.preprocessors import DeduplicateIds as NbgraderDeduplicateIds
 from nbgrader.preprocessors import OverwriteCells as NbgraderOverwriteCells
+
+from helpers.check_notebook import foreign_cells
 
 RECORD = ".intake.json"
 # Two cells are "the same cell" when their sources are at least this similar
@@ -143,8 +145,8 @@ class OverwriteCells(NbgraderOverwriteCells):
                         if c.metadata.get("nbgrader", {}).get("grade_id")}
         here = [cell.metadata.get("nbgrader", {}).get("grade_id") for cell in nb.cells]
         here = [gid for gid in here if gid]
-        foreign = [gid for gid in here if gid not in self._master]
-        if len(foreign) >= 3 and len(foreign) >= len(here) - len(foreign):
+        foreign = foreign_cells(here, self._master)
+        if foreign:
             raise ValueError(f"not this assignment's notebook: {len(foreign)} of its {len(here)} graded cells "
                              f"belong to another (e.g. {', '.join(foreign[:3])})")
         repair(nb, master, record, insert=self.add_missing_cells)

@@ -3,11 +3,11 @@ from __future__ import annotations
 
 import copy
 import re
-import textwrap
 from pathlib import Path
 
 import nbformat
 from nbformat import NotebookNode
+from nbgrader.utils import is_grade, is_solution
 
 BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
 STUB = ("# YOUR CODE HERE", "raise NotImplementedError()")
@@ -30,14 +30,42 @@ def grade_id(cell: NotebookNode) -> str | None:
     return cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
 
 
-def is_solution(cell: NotebookNode) -> bool:
-    return bool(cell.get("metadata", {}).get("nbgrader", {}).get("solution"))
-
-
 def is_test_cell(cell: NotebookNode) -> bool:
     """An autograded test cell: a graded code cell that is not an answer cell."""
-    meta = cell.get("metadata", {}).get("nbgrader", {})
-    return cell.cell_type == "code" and bool(meta.get("grade")) and not meta.get("solution")
+    return cell.cell_type == "code" and bool(is_grade(cell)) and not is_solution(cell)
+
+
+# Where a master notebook's test cell says which question it grades:
+# cell.metadata[QUESTION_KEY]["question"], a label such as "10.2a".
+QUESTION_KEY = "vae_course"
+
+
+class QuestionMapError(ValueError):
+    """A master notebook's test cells do not all say which question they grade."""
+
+
+def question_map(master: NotebookNode) -> dict[str, list[str]]:
+    """``{question label: [test cells' grade_ids]}``, in the notebook's order, from the
+    ``metadata.vae_course.question`` of each autograded test cell of a master notebook.
+
+    Raises :class:`QuestionMapError` naming the test cells that carry no label (a new test
+    cell must say which question it grades, or per-question scores would silently miss it).
+    """
+    questions: dict[str, list[str]] = {}
+    unlabelled = []
+    for cell in master.cells:
+        if not is_test_cell(cell):
+            continue
+        label = cell.metadata.get(QUESTION_KEY, {}).get("question")
+        if not label:
+            unlabelled.append(grade_id(cell))
+            continue
+        questions.setdefault(str(label), []).append(grade_id(cell))
+    if unlabelled:
+        raise QuestionMapError(
+            f"test cell(s) {', '.join(map(str, unlabelled))} say no question: add "
+            f'"{QUESTION_KEY}": {{"question": "<label>"}} to their metadata in the master notebook')
+    return questions
 
 
 def solution_regions(source: NotebookNode) -> dict[str, list[str]]:

@@ -38,7 +38,7 @@ from pathlib import Path
 
 import nbformat
 
-from instructor import sandbox
+from instructor import names, sandbox
 
 REPO = Path(__file__).resolve().parent.parent
 # What every notebook of the course needs, whatever the master imports.
@@ -52,6 +52,7 @@ MARK = "VAE-PREFLIGHT-RESULT "
 # Runs in the grading kernel's place: imports, then loads, then one line of JSON.
 _PROBE = r'''
 import importlib, json, os, sys, time
+from helpers.environment import DATA_FALLBACK
 spec = json.loads(sys.argv[1])
 out = {"ok": True, "data": []}
 
@@ -94,9 +95,9 @@ for loader in spec["loaders"]:
             assert len(x) > 0 and tuple(x.shape[1:]) == (1, 28, 28), f"images of shape {tuple(x.shape)}"
             assert float(x.min()) >= 0 and float(x.max()) <= 1, "pixel values outside [0, 1]"
     except BaseException as err:
-        roots = [p for p in os.environ.get("VAE_DATA_FALLBACK", "").split(os.pathsep) if p]
+        roots = [p for p in os.environ.get(DATA_FALLBACK, "").split(os.pathsep) if p]
         finish(ok=False, stage="data", loader=loader, error=one_line(err), type=type(err).__name__,
-               fallback=os.environ.get("VAE_DATA_FALLBACK", ""),
+               fallback=os.environ.get(DATA_FALLBACK, ""),
                roots={r: status(r) for r in roots})
     out["data"].append(ds.describe())
 finish()
@@ -178,13 +179,13 @@ def _kernel_python(notebook: Path) -> str:
 def _command(python: str, spec: dict, workdir: str, env) -> tuple[list[str], dict | None]:
     probe = [python, "-c", _PROBE, json.dumps(spec)]
     if not sandbox.enabled(env):
-        return probe, {**env, "NBGRADER_EXECUTION": "autograde"}
+        return probe, {**env, names.NBGRADER_EXECUTION: "autograde"}
     rundir = os.path.join(workdir, "run")
     scratch = os.path.join(workdir, "work")
     os.makedirs(rundir)
     os.makedirs(scratch)
     os.chmod(workdir, 0o711)  # as SandboxKernelManager does
-    kernel_env = {**env, "NBGRADER_EXECUTION": "autograde"}
+    kernel_env = {**env, names.NBGRADER_EXECUTION: "autograde"}
     # The folder a kernel works in: autograded/<student>/<assignment>, here a stand-in.
     return sandbox.wrap(probe, os.path.join(workdir, "kernel"), scratch, rundir,
                         sandbox.Limits.from_env(kernel_env), env=kernel_env), None
@@ -196,7 +197,7 @@ _PASSED: dict[tuple, str] = {}
 def _key(modules, called, python, env) -> tuple:
     on = sandbox.enabled(env)
     seen = {k: v for k, v in env.items()
-            if k.startswith(sandbox.PASSED_PREFIXES) or k.startswith("SANDBOX") or k in sandbox.PASSED_ENV}
+            if k.startswith(sandbox.PASSED_PREFIXES) or k.startswith(names.SANDBOX) or k in sandbox.PASSED_ENV}
     return (tuple(modules), tuple(called), python, on, tuple(sorted(seen.items())))
 
 
@@ -289,7 +290,7 @@ def _sentence(result: dict, place: str, on: bool, env: dict, python: str) -> str
     head = f"{dataset} cannot be read {place}"
     if result.get("type") != "DataUnavailableError":
         return (f"{head} ({error}); check the files in VAE_DATA_FALLBACK={fallback or '(not set)'} "
-                f"and VAE_DATA={env.get('VAE_DATA', REPO / 'data')} (see README) and run again")
+                f"and {names.DATA}={env.get(names.DATA, REPO / 'data')} (see README) and run again")
     if on:
         download = "torchvision cannot download it (no network)"
     else:

@@ -7,8 +7,8 @@ import pytest
 
 from instructor import notebooks
 from instructor.course import REPO, Course
-from instructor.verdicts import by_question, catalogue_submissions, grade_many
-from tests.catalogue import load
+from instructor.quality.verdicts import by_question, catalogue_submissions, grade_many
+from catalogue import load
 
 JOBS = int(os.environ.get("JOBS", "2"))
 

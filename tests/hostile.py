@@ -16,8 +16,8 @@ import nbformat
 from instructor import notebooks
 from instructor.course import REPO
 from instructor.demo import demo_submissions
-from instructor.verdicts import changed_answers
-from tests.catalogue import load
+from instructor.quality.verdicts import changed_answers
+from catalogue import load
 
 ASSIGNMENT = "fashion_vae"
 WRONG_KL = "K1_seed_formula"  # a wrong KL: test_kl_formula and test_kl_properties must fail

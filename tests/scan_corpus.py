@@ -1,4 +1,4 @@
-"""Two corpora for the tampering scan (``instructor.incidents.tampering``).
+"""Two corpora for the tampering scan (``instructor.audit.code_scan.tampering``).
 
 ``LEGITIMATE``: code students really write, which must never be flagged: the habits of
 careful students and of notebook editors. (``tests/test_hostile.py`` adds every catalogue

@@ -15,7 +15,7 @@ from PIL import Image
 
 from helpers.pdf import find_chromium, headless_flags
 from instructor.course import REPO, Course, assignment_names
-from tests.catalogue import load
+from catalogue import load
 from tests.conftest import cell_scores
 
 

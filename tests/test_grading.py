@@ -6,7 +6,7 @@ import json
 import pytest
 
 from instructor.course import assignment_names
-from instructor.verdicts import judge_full_marks, judge_mutant
+from instructor.quality.verdicts import judge_full_marks, judge_mutant
 from tests.conftest import question_scores
 
 ASSIGNMENTS = assignment_names()

@@ -17,7 +17,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from instructor import incidents, sandbox
+from instructor import sandbox
+from instructor.audit import code_scan, incidents
 from instructor.autograde import autograde_class
 from instructor.course import Course
 from tests.conftest import JOBS, cell_scores
@@ -238,7 +239,7 @@ def test_grading_refuses_without_a_sandbox_and_warns_when_switched_off(monkeypat
     def unavailable():
         raise sandbox.SandboxUnavailable("bubblewrap is missing; install it with: sudo apt-get "
                                          "install bubblewrap. Or set SANDBOX=off")
-    monkeypatch.setattr(sandbox, "check", unavailable)
+    monkeypatch.setattr(sandbox.availability, "check", unavailable)
     assert autograde.main([ASSIGNMENT, "--root", "/nonexistent"]) == 2
     out = capsys.readouterr().out
     assert "apt-get install bubblewrap" in out and "SANDBOX=off" in out
@@ -252,8 +253,8 @@ def test_grading_refuses_without_a_sandbox_and_warns_when_switched_off(monkeypat
 
 def test_tampering_scan_flags_no_reference_or_variant():
     from instructor.notebooks import read
-    from instructor.verdicts import catalogue_submissions
-    from tests.catalogue import load
+    from instructor.quality.verdicts import catalogue_submissions
+    from catalogue import load
     from instructor.course import REPO, assignment_names
     for assignment in assignment_names():
         subs = catalogue_submissions(load(assignment), bundle_variants=False)
@@ -262,7 +263,7 @@ def test_tampering_scan_flags_no_reference_or_variant():
                 continue
             for cell in nb.cells:
                 if cell.cell_type == "code" and not cell.metadata.get("nbgrader", {}).get("locked"):
-                    assert incidents.tampering(cell.source) == [], (assignment, name, cell.source)
+                    assert code_scan.tampering(cell.source) == [], (assignment, name, cell.source)
         assert read(REPO / "source" / assignment / f"{assignment}.ipynb")
 
 
@@ -272,10 +273,10 @@ def test_the_scan_withholds_imports_of_the_grader_only_package():
                  "import grading",
                  "import grading.fashion_vae as g",
                  "def kl_loss(m, lv):\n    from grading.kl_annealing import reference_kl_divergence\n    return reference_kl_divergence(m, lv)"):
-        found = incidents.tampering(code)
+        found = code_scan.tampering(code)
         assert found and "grader-only package" in found[0], (code, found)
     # A student's own name `grading`, or a relative import, is not the package.
-    assert incidents.tampering("grading = {'a': 1}\nprint(grading)") == []
+    assert code_scan.tampering("grading = {'a': 1}\nprint(grading)") == []
 
 
 def test_an_edited_names_cell_is_not_an_incident():
@@ -300,8 +301,8 @@ def test_the_scan_has_no_false_positive_and_catches_every_hostile_construct():
     (student habits, editor-written magics, every catalogue variant and reference answer),
     detection rate 1 on the hostile corpus; each finding names the construct and its line."""
     from instructor.course import assignment_names
-    from instructor.verdicts import catalogue_submissions
-    from tests.catalogue import load
+    from instructor.quality.verdicts import catalogue_submissions
+    from catalogue import load
     from tests.scan_corpus import HOSTILE, LEGITIMATE
     legitimate = dict(LEGITIMATE)
     for assignment in assignment_names():
@@ -311,9 +312,9 @@ def test_the_scan_has_no_false_positive_and_catches_every_hostile_construct():
                 for k, cell in enumerate(nb.cells):
                     if cell.cell_type == "code" and not cell.metadata.get("nbgrader", {}).get("locked"):
                         legitimate[f"{assignment} {name} cell {k}"] = cell.source
-    flagged = {name: incidents.tampering(code) for name, code in legitimate.items()}
+    flagged = {name: code_scan.tampering(code) for name, code in legitimate.items()}
     false_positives = {name: found for name, found in flagged.items() if found}
-    caught = {name: incidents.tampering(code) for name, code in HOSTILE.items()}
+    caught = {name: code_scan.tampering(code) for name, code in HOSTILE.items()}
     missed = sorted(name for name, found in caught.items() if not found)
     print(f"tampering scan: {len(false_positives)} false positives in {len(legitimate)} legitimate cells; "
           f"{len(HOSTILE) - len(missed)}/{len(HOSTILE)} hostile constructs caught")

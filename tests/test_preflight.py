@@ -1,6 +1,6 @@
 """The grader's own faults are not charged to students: the pre-flight check before a class
 is graded (``instructor/preflight.py``), and the incident line for an answer that imports a
-module the grading environment does not have (``instructor/incidents.py``)."""
+module the grading environment does not have (``instructor/audit/incidents.py``)."""
 from __future__ import annotations
 
 import importlib.util
@@ -12,7 +12,8 @@ import sys
 import nbformat
 import pytest
 
-from instructor import incidents, preflight, sandbox
+from instructor import preflight, sandbox
+from instructor.audit import incidents
 from instructor.autograde import autograde_class
 from instructor.course import REPO, Course
 from instructor.demo import demo_submissions

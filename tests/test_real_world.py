@@ -20,7 +20,7 @@ import sys
 import nbformat
 import pytest
 
-from instructor import incidents
+from instructor.audit import incidents
 from instructor.autograde import autograde_class, log_path
 from instructor.course import REPO, Course
 from tests.conftest import JOBS

@@ -10,7 +10,7 @@ import pytest
 
 from instructor import notebooks
 from instructor.course import HELPERS, REPO, Course, assignment_names, kit_modules
-from tests.catalogue import load
+from catalogue import load
 
 ASSIGNMENTS = assignment_names()
 EXPECTED_POINTS = {"vae_cvae": 28, "kl_annealing": 22, "fashion_vae": 18}

@@ -2,7 +2,7 @@
 
 ``VAE_TEST_SEED`` seeds every random draw of every test cell. The sweep runs each
 assignment's reference once in grading mode and then reruns its test cells under 30 seeds
-in the same kernel (``instructor.seed_sweep``), scoring each run with nbgrader's own
+in the same kernel (``instructor.quality.seed_sweep``), scoring each run with nbgrader's own
 ``determine_grade``. ``make grading-report`` does the same through a full nbgrader
 autograde per seed; the last test here checks that the two agree, on a sampler whose
 error is too small for one seed to see.
@@ -17,9 +17,9 @@ import pytest
 from instructor import notebooks
 from instructor.course import REPO, assignment_names
 from instructor.notebooks import is_test_cell
-from instructor.seed_sweep import default_seeds, sweep
-from instructor.verdicts import apply, grade_many
-from tests.catalogue import Change
+from instructor.quality.seed_sweep import default_seeds, sweep
+from instructor.quality.verdicts import apply, grade_many
+from catalogue import Change
 
 ASSIGNMENTS = assignment_names()
 SEEDS = default_seeds(30)

@@ -10,7 +10,8 @@ kernel:
 - the kernel's fate, from the sandbox's record and the autograded notebook: cells that timed
   out, a kernel that crashed, exited or hit the wall-time limit (and the cells not run after
   it), memory and process limits, ``sys.exit()``, output cut to nbgrader's limit;
-- tampering with the grader, found by reading the student's code (:func:`tampering`):
+- tampering with the grader, found by reading the student's code
+  (:func:`instructor.audit.code_scan.tampering`):
   constructs that rebind or patch what the tests rely on (``torch.allclose = ...``,
   ``helpers.checks.quietly = ...``, ``builtins``, ``AssertionError``, ``sys.modules``,
   writes through ``globals()``, IPython's execution machinery, frames, function internals),
@@ -22,44 +23,17 @@ kernel:
 """
 from __future__ import annotations
 
-import ast
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
 
+from instructor import names
+from instructor.audit.code_scan import outside_access, tampering
 from instructor.sandbox import RECORD, describe_death
 
 MAX_LINES = 1000  # nbgrader's LimitOutput.max_lines
-
-# What the tests rely on, and so what student code must not rebind or patch: the modules and
-# names the notebooks import (torch, numpy, the course's helpers, ...), builtins and
-# AssertionError, IPython's execution machinery and sys.modules. A module's name alone, a
-# read of globals(), or the line-magic calls that notebook tools write is not tampering.
-RELIED_ON = {"torch", "np", "numpy", "nn", "F", "helpers", "math", "plt", "matplotlib", "d2l",
-             "scipy", "builtins", "__builtins__", "IPython", "ipykernel", "sys", "Normal",
-             "kl_divergence", "kstest"}
-# Module attributes that students legitimately set: plotting and determinism settings.
-HARMLESS_SETTINGS = ("plt.rcParams", "matplotlib.rcParams", "mpl.rcParams", "torch.backends.",
-                     "os.environ", "np.set_printoptions", "pd.options", "warnings.filters",
-                     "torch.set_printoptions")
-GRADER_ONLY = "grading"  # the package of reference answers (grading/), never released
-# Code that can run anything, and so hide any of the constructs below.
-DYNAMIC_CODE = {"exec", "eval", "compile", "__import__", "breakpoint"}
-# Attributes that reach or rewrite the interpreter's machinery: frames and tracing, function
-# internals, IPython's cell execution and error display, the garbage collector's object lists.
-MACHINERY = {"_getframe", "currentframe", "settrace", "setprofile", "f_globals", "f_locals",
-             "f_back", "excepthook", "displayhook", "get_referrers", "get_objects",
-             "__globals__", "__code__", "__closure__", "__defaults__", "__kwdefaults__",
-             "__builtins__", "__subclasses__", "run_cell", "run_cell_async", "run_ast_nodes",
-             "run_code", "showtraceback", "_showtraceback", "set_custom_exc", "events",
-             "input_transformers_post", "input_transformers_cleanup", "ast_transformers"}
-# What notebook editors write for magics (VS Code, jupytext, nbconvert --to script).
-MAGIC_CALLS = {"run_line_magic", "run_cell_magic", "magic", "system", "getoutput"}
-# Methods that only read a mapping such as sys.modules or globals().
-READING = {"get", "keys", "values", "items", "copy", "__contains__", "__getitem__"}
-
 
 @dataclass
 class Audit:
@@ -71,129 +45,6 @@ class Audit:
     def add(self, line: str) -> None:
         if line not in self.lines:
             self.lines.append(line)
-
-
-# ------------------------------------------------------------------ reading student code
-def tampering(source: str) -> list[str]:
-    """Constructs in ``source`` that rebind or patch what the tests rely on, as
-    ``"line N: <code>  (why)"``, one per construct.
-
-    Reported: assigning to, deleting or ``setattr`` on an attribute or item of a module or
-    name the tests use (``torch.allclose = ...``, ``helpers.checks.quietly = ...``,
-    ``builtins.AssertionError = ...``); rebinding ``AssertionError`` or ``__builtins__``;
-    changing ``sys.modules`` or writing through ``globals()``; IPython's execution machinery
-    (``get_ipython().run_cell``, ``events``), frames and tracing, function internals
-    (``__code__``, ``__globals__``), the garbage collector's object lists; dynamic code
-    (``exec``, ``eval``, ``__import__``), which could hide any of these; and imports of the
-    grader-only package ``grading``. Not reported: ordinary model code (``setattr(self, ...)``),
-    importing a module by name (``gc``, ``inspect``, ``importlib``), ``gc.collect()``,
-    ``importlib.reload``, ``inspect.signature``, reading ``globals()``, magics and the
-    ``get_ipython().run_line_magic(...)`` calls that editors write for them.
-    """
-    try:
-        tree = ast.parse(_strip_magics(source))
-    except SyntaxError:
-        return []
-    modules = set(RELIED_ON)
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            modules |= {(a.asname or a.name).split(".")[0] for a in node.names}
-        elif isinstance(node, ast.ImportFrom) and node.level == 0:
-            modules |= {a.asname or a.name for a in node.names}  # may be submodules
-    lines = source.splitlines()
-    found: list[str] = []
-
-    def root(node) -> str | None:
-        while isinstance(node, (ast.Attribute, ast.Subscript)):
-            node = node.value
-        return node.id if isinstance(node, ast.Name) else None
-
-    def is_call_of(node, name: str) -> bool:
-        return isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == name
-
-    def base_call(node):
-        """The call at the root of ``node`` (``globals()`` in ``globals()["x"]``), if any."""
-        while isinstance(node, (ast.Attribute, ast.Subscript)):
-            node = node.value
-        return node if isinstance(node, ast.Call) else None
-
-    def hit(node, why: str) -> None:
-        text = lines[node.lineno - 1].strip() if 0 < node.lineno <= len(lines) else ""
-        found.append(f"line {node.lineno}: {text}  ({why})")
-
-    def sys_modules(node) -> bool:
-        return isinstance(node, ast.Attribute) and node.attr == "modules" and root(node) == "sys"
-
-    for node in ast.walk(tree):
-        targets = []
-        if isinstance(node, (ast.Assign, ast.Delete)):
-            targets = node.targets
-        elif isinstance(node, (ast.AugAssign, ast.AnnAssign)):
-            targets = [node.target]
-        for target in targets:
-            for t in (target.elts if isinstance(target, (ast.Tuple, ast.List)) else [target]):
-                if not isinstance(t, (ast.Attribute, ast.Subscript)):
-                    continue
-                text = ast.unparse(t)
-                call = base_call(t)
-                if root(t) in modules and not text.startswith(HARMLESS_SETTINGS):
-                    hit(node, f"changes {text}")
-                elif call is not None and (is_call_of(call, "globals") or is_call_of(call, "get_ipython")
-                                           or is_call_of(call, "vars")):
-                    hit(node, f"changes {text}")
-                elif isinstance(t, ast.Attribute) and t.attr in MACHINERY:
-                    hit(node, f"changes {text}")
-        if isinstance(node, ast.Call):
-            func = node.func
-            name = func.id if isinstance(func, ast.Name) else (func.attr if isinstance(func, ast.Attribute) else None)
-            if name in {"setattr", "delattr"} and isinstance(func, ast.Name) and node.args and (
-                    root(node.args[0]) in modules or base_call(node.args[0]) is not None):
-                hit(node, f"{name} on {ast.unparse(node.args[0])}")
-            elif name in DYNAMIC_CODE and isinstance(func, ast.Name):
-                hit(node, f"runs dynamic code with {name}()")
-            elif isinstance(func, ast.Attribute) and func.attr not in READING and (
-                    sys_modules(func.value) or is_call_of(func.value, "globals")):
-                hit(node, f"changes {ast.unparse(func.value)} with .{func.attr}()")
-        if isinstance(node, (ast.Import, ast.ImportFrom)):
-            names = [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module or ""]
-            for n in names:
-                if n.split(".")[0] == GRADER_ONLY and getattr(node, "level", 0) == 0:
-                    hit(node, f"imports the grader-only package {n} (the reference answers)")
-        if isinstance(node, ast.Attribute) and node.attr in MACHINERY:
-            hit(node, f"uses .{node.attr}")
-        if isinstance(node, ast.Name) and node.id in {"__builtins__", "AssertionError"} and \
-                isinstance(node.ctx, (ast.Store, ast.Del)):
-            hit(node, f"rebinds {node.id}")
-    return list(dict.fromkeys(found))
-
-
-def outside_access(source: str) -> list[str]:
-    """What ``source`` tries to reach outside its own folder: paths (absolute or with
-    ``..``) and the network. Harmless in the sandbox, where they do not exist, but worth
-    the instructor's attention."""
-    try:
-        tree = ast.parse(_strip_magics(source))
-    except SyntaxError:
-        return []
-    found = []
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Constant) and isinstance(node.value, str):
-            value = node.value
-            if (value.startswith("/") and value.count("/") > 1 and not value.startswith("/dev/null")) \
-                    or value.startswith("../") or "/../" in value:
-                found.append(f"the path {value[:80]!r}")
-        elif isinstance(node, (ast.Import, ast.ImportFrom)):
-            names = [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module or ""]
-            for name in names:
-                if name.split(".")[0] in {"socket", "urllib", "http", "requests", "ftplib",
-                                          "smtplib", "subprocess"}:
-                    found.append(f"the module {name}")
-    return list(dict.fromkeys(found))
-
-
-def _strip_magics(source: str) -> str:
-    return "\n".join("" if line.lstrip().startswith(("%", "!")) else line
-                     for line in source.splitlines())
 
 
 # ------------------------------------------------------------------ the audit
@@ -418,9 +269,9 @@ def _kernel(folder: Path, released: dict, report: Audit) -> None:
             elif name == "KeyboardInterrupt" and not any(
                     o.get("ename") == "CellTimeoutError" for o in cell.get("outputs", [])):
                 report.add(f"{gid} ran past the cell time limit and was interrupted")
-            elif name == "KernelDied":
+            elif name == names.KERNEL_DIED:
                 report.add(f"{gid}: {value}")
-            elif name == "NotRun":
+            elif name == names.NOT_RUN:
                 not_run.append(gid)
             elif name == "MemoryError":
                 limit = (record or {}).get("limits", {}).get("memory_bytes")
@@ -462,25 +313,32 @@ def _kernel(folder: Path, released: dict, report: Audit) -> None:
         report.add(describe_death(record))
 
 
-def withhold(course, assignment: str, audits: dict[str, Audit]) -> None:
-    """Set the autograded points of submissions suspected of tampering to 0, pending review."""
+def _submitted_notebooks(course, assignment: str, audits: dict[str, Audit], wanted):
+    """``(report, notebook)`` for each gradebook notebook of the students whose audit
+    ``wanted(report)`` picks, in an open gradebook that is committed after each student."""
     from nbgrader.api import Gradebook, MissingEntry
     with Gradebook(course.db_url) as gb:
         for student, report in audits.items():
-            if not report.withheld:
+            if not wanted(report):
                 continue
             try:
                 submission = gb.find_submission(assignment, student)
             except MissingEntry:
                 continue
             for notebook in submission.notebooks:
-                for grade in notebook.grades:
-                    if grade.cell_type == "code" and grade.auto_score is not None:
-                        grade.manual_score = 0.0
-                for comment in notebook.comments:
-                    comment.manual_comment = (f"{WITHHELD}: the code seems to tamper with the tests. "
-                                              + "; ".join(report.lines)[:900])
+                yield report, notebook
             gb.db.commit()
+
+
+def withhold(course, assignment: str, audits: dict[str, Audit]) -> None:
+    """Set the autograded points of submissions suspected of tampering to 0, pending review."""
+    for report, notebook in _submitted_notebooks(course, assignment, audits, lambda r: r.withheld):
+        for grade in notebook.grades:
+            if grade.cell_type == "code" and grade.auto_score is not None:
+                grade.manual_score = 0.0
+        for comment in notebook.comments:
+            comment.manual_comment = (f"{WITHHELD}: the code seems to tamper with the tests. "
+                                      + "; ".join(report.lines)[:900])
 
 
 def mark_not_graded(course, assignment: str, audits: dict[str, Audit]) -> None:
@@ -489,22 +347,12 @@ def mark_not_graded(course, assignment: str, audits: dict[str, Audit]) -> None:
     its grades have no score and need manual grading, and its comments give the reason
     (``Audit.not_graded``). :class:`instructor.export.CsvExportPlugin` exports them as
     "not graded" with an empty score."""
-    from nbgrader.api import Gradebook, MissingEntry
-    with Gradebook(course.db_url) as gb:
-        for student, report in audits.items():
-            if not report.not_graded:
-                continue
-            try:
-                submission = gb.find_submission(assignment, student)
-            except MissingEntry:
-                continue
-            for notebook in submission.notebooks:
-                notebook.flagged = True
-                for grade in notebook.grades:
-                    grade.auto_score, grade.manual_score, grade.needs_manual_grade = None, None, True
-                for comment in notebook.comments:
-                    comment.manual_comment = f"{NOT_GRADED}: {report.not_graded}"[:1000]
-            gb.db.commit()
+    for report, notebook in _submitted_notebooks(course, assignment, audits, lambda r: r.not_graded):
+        notebook.flagged = True
+        for grade in notebook.grades:
+            grade.auto_score, grade.manual_score, grade.needs_manual_grade = None, None, True
+        for comment in notebook.comments:
+            comment.manual_comment = f"{NOT_GRADED}: {report.not_graded}"[:1000]
 
 
 NOT_GRADED = "Not graded"
@@ -515,22 +363,12 @@ GRADER_FAULT = "the grader failed on this notebook"
 def clear_not_graded(course, assignment: str, audits: dict[str, Audit]) -> None:
     """Undo :func:`mark_not_graded` for the submissions graded now (e.g. graded again from
     another notebook): unflag them and remove the "Not graded" comments."""
-    from nbgrader.api import Gradebook, MissingEntry
-    with Gradebook(course.db_url) as gb:
-        for student, report in audits.items():
-            if report.not_graded:
-                continue
-            try:
-                submission = gb.find_submission(assignment, student)
-            except MissingEntry:
-                continue
-            for notebook in submission.notebooks:
-                stale = [c for c in notebook.comments if (c.manual_comment or "").startswith(NOT_GRADED)]
-                if notebook.flagged and stale:
-                    notebook.flagged = False
-                for comment in stale:
-                    comment.manual_comment = None
-            gb.db.commit()
+    for _, notebook in _submitted_notebooks(course, assignment, audits, lambda r: not r.not_graded):
+        stale = [c for c in notebook.comments if (c.manual_comment or "").startswith(NOT_GRADED)]
+        if notebook.flagged and stale:
+            notebook.flagged = False
+        for comment in stale:
+            comment.manual_comment = None
 
 
 def record(course, assignment: str, audits: dict[str, Audit]) -> None:

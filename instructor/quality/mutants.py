@@ -22,8 +22,8 @@ and operators for what VAE answers get wrong:
   ``self.a = ...``) becomes ``self.b = self.a``;
 - ``off_by_one``: ``<=`` <-> ``<``, ``>=`` <-> ``>``, ``range(a, b)`` -> ``range(a, b + 1)``.
 
-:func:`generate` returns :class:`tests.catalogue.Change` objects (family ``generated:<op>``)
-that :mod:`instructor.verdicts` grades like hand-written mutants. A mutant whose code is the
+:func:`generate` returns :class:`catalogue.Change` objects (family ``generated:<op>``)
+that :mod:`instructor.quality.verdicts` grades like hand-written mutants. A mutant whose code is the
 same as the original after ``ast.unparse`` is dropped (syntactically equivalent), and no
 operator touches what is only shown: ``print(...)`` calls and f-strings. The
 question(s) each mutant should lose points in are those of the hand mutants of its answer
@@ -262,7 +262,7 @@ def generate(catalogue, operators: dict[str, Operator] = OPERATORS) -> list:
     """Every generated mutant of ``catalogue``'s assignment: one per operator and site, in
     each solution region of each answer cell that hand mutants cover (so that its question
     is known), syntactically different from the original."""
-    from tests.catalogue import Change
+    from catalogue import Change
     a = catalogue.assignment
     regions = notebooks.solution_regions(notebooks.read(REPO / "source" / a / f"{a}.ipynb"))
     questions = cell_questions(catalogue)

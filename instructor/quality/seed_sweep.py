@@ -17,7 +17,7 @@ side effects or on the trained models: every test cell builds its own inputs, se
 own generators and restores what it patches. ``tests/test_seeds.py`` checks the shortcut
 against nbgrader's verdicts (a mutant loses the same cells both ways).
 
-    python -m instructor.seed_sweep vae_cvae --seeds 30
+    python -m instructor.quality.seed_sweep vae_cvae --seeds 30
 """
 from __future__ import annotations
 
@@ -35,9 +35,9 @@ from pathlib import Path
 import nbformat
 from nbformat import NotebookNode
 
-from instructor import notebooks
-from instructor.notebooks import is_test_cell
+from instructor import names, notebooks
 from instructor.course import REPO
+from instructor.notebooks import is_test_cell
 
 #: The seeds the sweep uses by default: k * 1000 for k = 1..n, as ``make grading-report`` does.
 def default_seeds(n: int) -> list[int]:
@@ -120,8 +120,8 @@ def sweep(assignment: str, seeds: list[int], submission: NotebookNode | None = N
         for item in (REPO / "release" / assignment).iterdir():
             if item.suffix != ".ipynb" and item.name != "helpers":
                 (shutil.copytree if item.is_dir() else shutil.copy2)(item, work / item.name)
-        env = {**os.environ, "NBGRADER_EXECUTION": "autograde", "PYTHONPATH": str(REPO)}
-        env.pop("VAE_TEST_SEED", None)
+        env = {**os.environ, names.NBGRADER_EXECUTION: "autograde", "PYTHONPATH": str(REPO)}
+        env.pop(names.TEST_SEED, None)
         if threads:
             env["OMP_NUM_THREADS"] = env["MKL_NUM_THREADS"] = str(threads)
         # ZeroMQ over Unix sockets in the scratch folder (no TCP ports, no warning about them).
@@ -139,7 +139,7 @@ def sweep(assignment: str, seeds: list[int], submission: NotebookNode | None = N
                                     if notebooks.grade_id(c) in result.lost(None)}
             result.first_run_seconds = time.perf_counter() - start
             for seed in seeds:
-                setter = nbformat.v4.new_code_cell(f"import os\nos.environ['VAE_TEST_SEED'] = '{int(seed)}'")
+                setter = nbformat.v4.new_code_cell(f"import os\nos.environ[{names.TEST_SEED!r}] = '{int(seed)}'")
                 client.execute_cell(setter, 0, store_history=False)
                 if any(o.output_type == "error" for o in setter.outputs):
                     raise RuntimeError(f"could not set VAE_TEST_SEED in the kernel: {_reason(setter)}")
@@ -176,9 +176,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seeds", type=int, default=30)
     parser.add_argument("--jobs", type=int, default=2)
     args = parser.parse_args(argv)
-    names = args.assignments or assignment_names()
+    assignments = args.assignments or assignment_names()
     ok = True
-    for r in sweep_many(names, default_seeds(args.seeds), args.jobs):
+    for r in sweep_many(assignments, default_seeds(args.seeds), args.jobs):
         failing = r.failing_seeds()
         ok &= not failing and not r.lost(None)
         print(f"{r.assignment:14s} {len(r.test_cells)} test cells x {len(r.seeds)} seeds: "

@@ -1,6 +1,6 @@
 """Grade many submissions through nbgrader and judge them question by question.
 
-Used for the mutant/variant catalogue (``tests/catalogue``): every mutant must lose points
+Used for the mutant/variant catalogue (``catalogue``): every mutant must lose points
 in its labelled question(s) and nowhere else; every variant must keep full marks.
 """
 from __future__ import annotations
@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from instructor import notebooks
+from instructor import names, notebooks
 from instructor.course import REPO, Course, Grade
 
 
@@ -25,8 +25,8 @@ def grade_many(assignment: str, submissions: dict, jobs: int = 1,
     SQLite file. ``seed_of(student)``, if given, sets ``VAE_TEST_SEED`` for that student's
     grading (then each student is graded by its own nbgrader call).
     """
-    names = sorted(submissions)
-    shares = [names[k::jobs] for k in range(jobs) if names[k::jobs]]
+    students = sorted(submissions)
+    shares = [students[k::jobs] for k in range(jobs) if students[k::jobs]]
     base = Path(workdir) if workdir else Path(tempfile.mkdtemp(prefix="vae-grading-"))
 
     def work(k: int) -> dict[str, dict[str, Grade]]:
@@ -39,14 +39,14 @@ def grade_many(assignment: str, submissions: dict, jobs: int = 1,
             course.autograde(assignment)
         else:
             for student in shares[k]:
-                course.autograde(assignment, student, env={"VAE_TEST_SEED": str(seed_of(student))})
+                course.autograde(assignment, student, env={names.TEST_SEED: str(seed_of(student))})
         return course.grades(assignment)
 
     results: dict[str, dict[str, Grade]] = {}
     with ThreadPoolExecutor(max_workers=len(shares)) as pool:
         for part in pool.map(work, range(len(shares))):
             results.update(part)
-    missing = set(names) - set(results)
+    missing = set(students) - set(results)
     if missing:
         raise RuntimeError(f"nbgrader produced no grades for: {', '.join(sorted(missing))}")
     return results

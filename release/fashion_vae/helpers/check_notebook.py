@@ -25,10 +25,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
+
+from .environment import NBGRADER_EXECUTION
 
 STUBS = ("raise NotImplementedError()", "YOUR ANSWER HERE")
 
@@ -81,6 +84,15 @@ def _read(path: Path):
                          "JupyterLab, save it again (File → Save Notebook), or download it again.") from None
 
 
+def foreign_cells(graded: list[str], own) -> list[str]:
+    """The ids in ``graded`` (a notebook's graded cells) that are not in ``own`` (this
+    assignment's), when they make the notebook another assignment's: at least 3 of them, and
+    at least as many as its own. Otherwise ``[]`` (a few stray ids are repaired at intake).
+    The grader's intake (:mod:`instructor.intake`) refuses a notebook by the same rule."""
+    foreign = [g for g in graded if g not in own]
+    return foreign if len(foreign) >= 3 and len(foreign) >= len(graded) - len(foreign) else []
+
+
 def _answered(cell) -> bool:
     return not any(stub in cell.source for stub in STUBS) and bool(cell.source.strip())
 
@@ -92,8 +104,8 @@ def findings(nb, manifest: list[dict], folder: Path | None = None, name: str | N
     expected = {c["grade_id"]: c for c in manifest}
     ids = [_meta(c).get("grade_id") for c in nb.cells]
     present = [g for g in ids if g]
-    foreign = [g for g in present if g not in expected]
-    if len(foreign) >= 3 and len(foreign) >= len(present) - len(foreign):
+    foreign = foreign_cells(present, expected)
+    if foreign:
         return [f"This is another assignment's notebook ({len(foreign)} of its graded cells are not "
                 "this assignment's): hand in the assignment's own notebook."]
     known = [g for g in present if g in expected]
@@ -164,7 +176,7 @@ def validate(path: Path) -> tuple[bool, str]:
     if not Path(exe).exists() and not shutil.which("nbgrader"):
         raise CheckError("nbgrader is not installed: pip install -r requirements.txt, then run this again.")
     result = subprocess.run([exe, "validate", path.name], cwd=path.parent, capture_output=True, text=True,
-                            env={**__import__("os").environ, "NBGRADER_EXECUTION": "validate"})
+                            env={**os.environ, NBGRADER_EXECUTION: "validate"})
     text = (result.stdout + result.stderr).strip()
     return result.returncode == 0 and "Success!" in text and "VALIDATION FAILED" not in text, text
 

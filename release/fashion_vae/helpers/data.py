@@ -19,6 +19,8 @@ from pathlib import Path
 
 import torch
 
+from .environment import DATA, DATA_FALLBACK
+
 MNIST_CLASSES = [str(d) for d in range(10)]
 FASHION_CLASSES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
                    "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
@@ -48,12 +50,12 @@ class DataUnavailableError(RuntimeError):
 
 def data_root() -> Path:
     """The folder datasets are read from and downloaded to (``$VAE_DATA`` or ``data/``)."""
-    return Path(os.environ.get("VAE_DATA", "data"))
+    return Path(os.environ.get(DATA, "data"))
 
 
 def fallback_roots() -> list[Path]:
     """Offline copies to use when downloading fails (``$VAE_DATA_FALLBACK``)."""
-    value = os.environ.get("VAE_DATA_FALLBACK", "")
+    value = os.environ.get(DATA_FALLBACK, "")
     return [Path(p) for p in value.split(os.pathsep) if p]
 
 

@@ -18,17 +18,39 @@ reference answers live in the grader-only package ``grading/``.
   the tests of the ``kl_annealing`` and ``fashion_vae`` notebooks (each shipped only with its
   own assignment).
 """
-from .batches import BatchIterator
-from .budget import grading_mode, scaled
-from .data import Dataset, load_fashion_mnist, load_mnist
-from .device import choose_device
+from __future__ import annotations
 
-__all__ = [
-    "BatchIterator",
-    "Dataset",
-    "choose_device",
-    "grading_mode",
-    "load_fashion_mnist",
-    "load_mnist",
-    "scaled",
-]
+import importlib
+from typing import TYPE_CHECKING
+
+# The names a notebook uses as ``helpers.X``, and the module each comes from. They are
+# imported on first use (PEP 562), so that ``import helpers.environment`` or
+# ``python -m helpers.check_notebook`` does not import torch (seconds) first.
+_EXPORTS = {
+    "BatchIterator": "batches",
+    "Dataset": "data",
+    "choose_device": "device",
+    "grading_mode": "budget",
+    "load_fashion_mnist": "data",
+    "load_mnist": "data",
+    "scaled": "budget",
+}
+__all__ = sorted(_EXPORTS)
+
+if TYPE_CHECKING:  # for editors and type checkers; also how the release finds the kit's modules
+    from .batches import BatchIterator
+    from .budget import grading_mode, scaled
+    from .data import Dataset, load_fashion_mnist, load_mnist
+    from .device import choose_device
+
+
+def __getattr__(name: str):
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'helpers' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_EXPORTS))

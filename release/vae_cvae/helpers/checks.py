@@ -493,7 +493,9 @@ def test_seed(offset: int = 0) -> int:
     depends on a lucky seed.
     """
     import os
-    return int(os.environ.get("VAE_TEST_SEED", "0")) + offset
+
+    from .environment import TEST_SEED
+    return int(os.environ.get(TEST_SEED, "0")) + offset
 
 
 def seed(offset: int = 0) -> int:

@@ -1,0 +1,26 @@
+"""Names that cross a process boundary on the grader's side, each written once.
+
+- Environment variables: the kernel's (imported from :mod:`helpers.environment`, the kit
+  reads them) and the grader's own (the sandbox's limits, the gradebook's URL).
+- Error names: the sandbox writes them into a cell's output when a kernel dies
+  (:mod:`instructor.sandbox`), and the incident report matches them
+  (:mod:`instructor.audit.incidents`).
+"""
+from helpers.environment import (CELL_TIMEOUT, DATA, DATA_FALLBACK, IN_SANDBOX,  # noqa: F401
+                                 NBGRADER_EXECUTION, NBGRADER_VALIDATING, TEST_SEED)
+
+# The sandbox: "on" (default) or "off" (trusted notebooks only, with a warning).
+SANDBOX = "SANDBOX"
+# Its limits (instructor.sandbox.Limits.from_env): GiB of memory, processes and threads,
+# GiB per file, seconds per notebook.
+SANDBOX_MEMORY_GB = "SANDBOX_MEMORY_GB"
+SANDBOX_PROCESSES = "SANDBOX_PROCESSES"
+SANDBOX_FILE_GB = "SANDBOX_FILE_GB"
+SANDBOX_WALL_S = "SANDBOX_WALL_S"
+# The gradebook's database URL (nbgrader_config.py); SQLite in the course folder otherwise.
+NBGRADER_DB_URL = "NBGRADER_DB_URL"
+
+# The ename of the error output the sandbox gives a cell: the kernel died while it ran, or
+# it was not run because the kernel had died in an earlier cell.
+KERNEL_DIED = "KernelDied"
+NOT_RUN = "NotRun"
