@@ -114,6 +114,7 @@ VARIANTS = [
     C('kl_normal_log_variances', 'kl_normal', edits=(('    return torch.log(sigma1 / sigma2) + (sigma2 ** 2 + (mu1 - mu2) ** 2) / (2 * sigma1 ** 2) - 0.5', '    return 0.5 * (torch.log(sigma1 ** 2) - torch.log(sigma2 ** 2)) + (sigma2.pow(2) + (mu2 - mu1).pow(2)) / (2 * sigma1.pow(2)) - 1 / 2'),)),
     C('eps_randn_device', 'vae_model', edits=(('        return self.distribution.sample(sample_shape).to(self.device)', '        return torch.randn(sample_shape, device=self.device)'),)),
     C('forward_rsample', 'vae_model', edits=(('        eps = self.sample_eps(std.shape)\n        z = mu + eps * std', '        z = Normal(mu, std).rsample()'),)),
+    C('heads_activation_first', 'vae_model', edits=(('        self.mu = nn.Sequential(\n            nn.Linear(in_features=64, out_features=32),\n            nn.LeakyReLU(),\n', '        self.mu = nn.Sequential(\n            nn.LeakyReLU(),\n            nn.Linear(in_features=64, out_features=32),\n'),)),
     C('heads_single_linear', 'vae_model', edits=(('        self.mu = nn.Sequential(\n            nn.Linear(in_features=64, out_features=32),\n            nn.LeakyReLU(),\n            nn.Linear(in_features=32, out_features=latent_size),\n        )', '        self.mu = nn.Linear(64, latent_size)'),)),
     C('kld_seed_div_batch', 'kl_divergence', edits=(('        return (-0.5 * (1 + log_var - mu.pow(2) - log_var.exp())).sum(dim=1).mean()', '        return -0.5 * torch.sum(1 + log_var - mu.pow(2) - log_var.exp()) / log_var.shape[0]'),)),
     C('kld_distributions', 'kl_divergence', edits=(('        return (-0.5 * (1 + log_var - mu.pow(2) - log_var.exp())).sum(dim=1).mean()', '        from torch.distributions import kl_divergence\n        q = Normal(mu, torch.exp(0.5 * log_var))\n        return kl_divergence(q, Normal(torch.zeros_like(mu), torch.ones_like(mu))).sum(dim=1).mean()'),)),
@@ -193,4 +194,32 @@ MUTANTS += [
 
 DEMO_MISTAKES = ["kl_normal_swapped_pq", "klw_ramp_one_late", "prior_uniform", "interp_endpoint_excluded"]
 
-CATALOGUE = Catalogue("kl_annealing", QUESTIONS, MUTANTS, VARIANTS, DEMO_MISTAKES)
+# The generated mutants (instructor/quality/mutants.py) that keep every point, and why that
+# is right: each changes nothing that the question asks for.
+_VALUE_ONLY = ("{} is asked for and graded as a value: nothing in the notebook trains through it "
+               "(it is evaluated under torch.no_grad() or on plain tensors), so detaching a term "
+               "leaves every value it returns unchanged")
+_SYMMETRIC = ("N(0, 1) is symmetric: -e has the distribution of e, so negating a standard normal "
+              "sample is another sample of the same distribution")
+EQUIVALENT = {
+    "gen-kl_normal-0-detach_term-0": _VALUE_ONLY.format("kl_normal (11.1c)"),
+    "gen-kl_normal-0-detach_term-1": _VALUE_ONLY.format("kl_normal (11.1c)"),
+    "gen-kl_per_dimension-0-detach_term-0": _VALUE_ONLY.format("kl_per_dimension (11.3b)"),
+    "gen-vae_model-1-negate-0": "sample_eps: " + _SYMMETRIC,
+    "gen-sample_prior-0-negate-0": "sample_prior: " + _SYMMETRIC,
+    "gen-vae_model-0-swap_args-0": (
+        "the activation moved before the head's first Linear layer: the head's inner layers are "
+        "not graded (a single Linear head is the variant heads_single_linear), only that each "
+        "head ends in a Linear layer and that the two heads differ; the variant "
+        "heads_activation_first keeps this kind in make test"),
+    "gen-vae_model-0-swap_args-1": "the same as gen-vae_model-0-swap_args-0, in the log-variance head",
+    "gen-kl_weight_manager-0-negate-1": "-0.0 == 0.0: the weight during the warm-up is the same number",
+    "gen-kl_weight_manager-0-off_by_one-0": (
+        "at cur_epoch == warm_up the ramp's formula gives (warm_up - warm_up) / annealing_rounds = 0, "
+        "the warm-up's value, so < and <= give the same schedule"),
+    "gen-kl_weight_manager-0-off_by_one-1": (
+        "at cur_epoch == warm_up + annealing_rounds the ramp's formula gives 1, the value after the "
+        "ramp, so > and >= give the same schedule"),
+}
+
+CATALOGUE = Catalogue("kl_annealing", QUESTIONS, MUTANTS, VARIANTS, DEMO_MISTAKES, EQUIVALENT)

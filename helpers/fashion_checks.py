@@ -93,9 +93,10 @@ def weighted_squared_error(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
 
 
 def quadratic_penalty(mu: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
-    """Stands in for ``kl_loss``: ``mean(mu**2 + sigma**2)`` over all entries (a 0-d
-    tensor). Known and differentiable; not the KL divergence."""
-    return (mu ** 2 + sigma ** 2).mean()
+    """Stands in for ``kl_loss``: ``mean(mu**2 + (sigma - 1)**2)`` over all entries (a 0-d
+    tensor). Known and differentiable, and not symmetric, so swapped arguments show; not the
+    KL divergence."""
+    return (mu ** 2 + (sigma - 1) ** 2).mean()
 
 
 class ShiftBySigma:
@@ -199,9 +200,10 @@ class StandInSeedVAE(nn.Module):
 class StubEmbedder(nn.Module):
     """Stands in for a trained VAE in ``embed(vae, images)``.
 
-    ``encoder`` is a :class:`StubEncoder`; ``gaussian(mu, sigma)`` returns ``mu + sigma``
-    (its "noise" is always 1, so a test can compute the embeddings from the encoder's
-    parameters) and counts its calls in ``gaussian_calls``.
+    ``encoder`` is a :class:`StubEncoder`; ``gaussian(mu, sigma)`` returns ``mu + sigma / 2``
+    (its "noise" is always 1/2, so a test can compute the embeddings from the encoder's
+    parameters, and ``gaussian(sigma, mu)`` gives other values) and counts its calls in
+    ``gaussian_calls``.
     """
 
     def __init__(self, lat: int, device: torch.device | str = "cpu") -> None:
@@ -211,7 +213,7 @@ class StubEmbedder(nn.Module):
 
     def gaussian(self, mu: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
         self.gaussian_calls += 1
-        return mu + sigma
+        return mu + sigma / 2
 
 
 def with_variances(variances: Sequence[float], means: Sequence[float], n: int = 500,
