@@ -11,7 +11,7 @@ from pathlib import Path
 
 import nbformat
 
-from instructor import names
+from instructor import names, syntax
 
 REPO = Path(__file__).resolve().parent.parent
 HELPERS = REPO / "helpers"
@@ -181,7 +181,7 @@ def kit_modules(notebook: Path) -> list[str]:
     def imported(code: str) -> set[str]:
         found = set()
         try:
-            tree = ast.parse(code)
+            tree = syntax.parse(code)
         except SyntaxError:
             return found
         for node in ast.walk(tree):

@@ -38,7 +38,7 @@ from pathlib import Path
 
 import nbformat
 
-from instructor import names, sandbox
+from instructor import names, sandbox, syntax
 
 REPO = Path(__file__).resolve().parent.parent
 # What every notebook of the course needs, whatever the master imports.
@@ -127,14 +127,14 @@ def _trees(notebook: Path):
         code = "\n".join("" if line.lstrip().startswith(("%", "!")) else line
                          for line in cell.source.splitlines())
         try:
-            yield ast.parse(code)
+            yield syntax.parse(code)
         except SyntaxError:
             continue
 
 
 def loaders() -> set[str]:
     """The data loaders of :mod:`helpers.data`: its public functions named ``load_*``."""
-    tree = ast.parse((REPO / "helpers" / "data.py").read_text())
+    tree = syntax.parse((REPO / "helpers" / "data.py").read_text())
     return {node.name for node in tree.body
             if isinstance(node, ast.FunctionDef) and node.name.startswith("load_")}
 

@@ -93,3 +93,14 @@ def test_an_unlabelled_test_cell_is_named():
     nb.cells = [labelled, bare]
     with pytest.raises(notebooks.QuestionMapError, match="test_b"):
         notebooks.question_map(nb)
+
+
+def test_the_grader_parses_python_through_one_lock():
+    """CPython 3.11's AST constructor keeps its recursion counter in shared state, so two
+    grading threads in ast.parse at once can fail with "AST constructor recursion depth
+    mismatch" (it failed a CI run: two grade_many workers released an assignment together).
+    Every parse in the grader's code goes through instructor.syntax.parse, which holds a lock."""
+    bare = [f"{path.relative_to(REPO)}:{n}" for path in CODE if path != REPO / "instructor" / "syntax.py"
+            for n, line in enumerate(path.read_text().splitlines(), 1)
+            if re.search(r"\bast\.parse\(", line.split("#")[0])]
+    assert not bare, "parse with instructor.syntax.parse:\n" + "\n".join(bare)

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import ast
 
+from instructor import syntax
+
 # What the tests rely on, and so what student code must not rebind or patch: the modules and
 # names the notebooks import (torch, numpy, the course's helpers, ...), builtins and
 # AssertionError, IPython's execution machinery and sys.modules. A module's name alone, a
@@ -54,7 +56,7 @@ def tampering(source: str) -> list[str]:
     ``get_ipython().run_line_magic(...)`` calls that editors write for them.
     """
     try:
-        tree = ast.parse(_strip_magics(source))
+        tree = syntax.parse(_strip_magics(source))
     except SyntaxError:
         return []
     modules = set(RELIED_ON)
@@ -135,7 +137,7 @@ def outside_access(source: str) -> list[str]:
     ``..``) and the network. Harmless in the sandbox, where they do not exist, but worth
     the instructor's attention."""
     try:
-        tree = ast.parse(_strip_magics(source))
+        tree = syntax.parse(_strip_magics(source))
     except SyntaxError:
         return []
     found = []

@@ -37,7 +37,7 @@ import random
 import textwrap
 from typing import Callable, Iterator
 
-from instructor import notebooks
+from instructor import notebooks, syntax
 from instructor.course import REPO
 
 Operator = Callable[[ast.AST], Iterator[ast.AST]]
@@ -273,7 +273,7 @@ def generate(catalogue, operators: dict[str, Operator] = OPERATORS) -> list:
         for index, region in enumerate(parts):
             code = textwrap.dedent(region)
             try:
-                tree = ast.parse(code)
+                tree = syntax.parse(code)
             except SyntaxError:
                 continue
             original = ast.unparse(tree)
