@@ -223,13 +223,18 @@ MUTANTS += [
     C('F10_recon_detached', 'vae', edits=(('self.loss = self.r_loss(x, y) + self.kl_loss(mu, sigma)', 'self.loss = self.r_loss(x, y.detach()) + self.kl_loss(mu, sigma)'),),
       questions=('test_forward_backward',), family='gradient'),
     # Kinds that generated mutants found (instructor/quality/mutants.py): one layer for both
-    # heads, and arguments in the wrong order where a symmetric stand-in hid it.
+    # heads, arguments in the wrong order where a symmetric stand-in hid it, and the display
+    # the question asks for (epochs counted from 1, the batch's loss per image).
     C('E10_heads_same_layer', 'encoder', edits=(('self.std = nn.Linear(size, lat)', 'self.std = self.mean'),),
       questions=('test_encoder_forward',), family='semantics'),
     C('F11_kl_arguments_swapped', 'vae', edits=(('self.kl_loss(mu, sigma)', 'self.kl_loss(sigma, mu)'),),
       questions=('test_forward_backward',), family='semantics'),
     C('S4_embed_gaussian_swapped', 'selection', edits=(('vae.gaussian(mu, sigma)', 'vae.gaussian(sigma, mu)'),),
       questions=('test_embed',), family='semantics'),
+    C('T9_plot_epoch_from_zero', 'train_vae', edits=(('plot.add(e + 1, [history[-1]])', 'plot.add(e, [history[-1]])'),),
+      questions=('test_train_vae',), family='display'),
+    C('T10_progress_batch_total', 'train_vae', edits=(('progress.step(e + 1, vae.loss.item() / len(x_batch), len(x_batch))', 'progress.step(e + 1, vae.loss.item(), len(x_batch))'),),
+      questions=('test_train_vae',), family='display'),
 ]
 
 DEMO_MISTAKES = ["K1_seed_formula", "V1_lowest_variance", "O1_linspace_no_ppf",

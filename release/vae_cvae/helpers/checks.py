@@ -269,6 +269,34 @@ def term_weight(grad: torch.Tensor | None, term_grad: torch.Tensor) -> tuple[flo
     return c, float((g - c * t).norm() / max(float(g.norm()), float((c * t).norm()), 1e-30))
 
 
+class RecordedDisplay:
+    """Stands in for :class:`helpers.progress.LossPlot` and :class:`helpers.progress.ProgressLine`
+    in a test of a training loop: it draws nothing and records every method call as
+    ``(method, args, kwargs)`` in ``calls``. Each instance made is kept in ``RecordedDisplay.made``
+    (cleared by :meth:`reset`), in the order the loop created them.
+    """
+
+    made: list["RecordedDisplay"] = []
+
+    def __init__(self, *args, **kwargs) -> None:
+        self.args, self.kwargs = args, kwargs
+        self.calls: list[tuple[str, tuple, dict]] = []
+        RecordedDisplay.made.append(self)
+
+    @classmethod
+    def reset(cls) -> None:
+        cls.made = []
+
+    def called(self, method: str) -> list[tuple]:
+        """The positional arguments of each call of ``method``, keywords appended in order."""
+        return [args + tuple(kwargs.values()) for name, args, kwargs in self.calls if name == method]
+
+    def __getattr__(self, name: str):
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return lambda *args, **kwargs: self.calls.append((name, args, kwargs))
+
+
 def parameters_snapshot(model: nn.Module) -> list[torch.Tensor]:
     return [p.detach().clone() for p in model.parameters()]
 
