@@ -33,7 +33,8 @@ _CHECKED: str | None = None
 
 def check() -> str:
     """Path of a working ``bwrap``; installs Debian's ``bubblewrap`` when possible, else raises
-    :class:`SandboxUnavailable` saying what to do."""
+    :class:`SandboxUnavailable` saying what to do. Also raises it when the sandbox's kernel
+    provisioner is not registered in this Python (the course is not installed into it)."""
     global _CHECKED
     if _CHECKED:
         return _CHECKED
