@@ -39,6 +39,15 @@ c.Autograde.autograde_preprocessors = [
     "nbgrader.preprocessors.AssignLatePenalties",
     "nbgrader.preprocessors.CheckCellMetadata",
 ]
+# The sandbox's limits for every grading kernel (instructor.sandbox.SandboxLimits; these are
+# the defaults). Set one here, e.g. c.SandboxLimits.memory_gb = 8, or for one run on
+# nbgrader's command line (--SandboxLimits.memory_gb=8). The variables SANDBOX_MEMORY_GB,
+# SANDBOX_PROCESSES, SANDBOX_FILE_GB and SANDBOX_WALL_S are no longer read: grading stops
+# while one is set.
+#   c.SandboxLimits.memory_gb = 6      # GiB per kernel process (RLIMIT_DATA)
+#   c.SandboxLimits.processes = 512    # processes and threads (pids cgroup as root, else RLIMIT_NPROC)
+#   c.SandboxLimits.file_gb = 1        # GiB, largest file the kernel may write (RLIMIT_FSIZE)
+#   c.SandboxLimits.wall_s = 900       # seconds for the whole notebook; one cell: Execute.timeout
 # A submission that deleted a test cell gets it back (and its points are still graded).
 c.OverwriteCells.add_missing_cells = True
 # nbgrader's sanitizing steps, with DeduplicateIds and OverwriteCells that first repair the

@@ -201,7 +201,7 @@ def main(argv: list[str] | None = None) -> int:
     from instructor.report import question_table
     course = Course(args.root)
     try:
-        sandbox.announce()
+        sandbox.announce(root=course.root)
     except sandbox.SandboxUnavailable as err:
         print(f"error: {err}")
         return 2

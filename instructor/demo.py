@@ -43,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
     from instructor import sandbox
     from instructor.audit import incidents
     try:
-        sandbox.announce()
+        sandbox.announce(root=course.root)
     except sandbox.SandboxUnavailable as err:
         print(f"error: {err}")
         return 2

@@ -11,12 +11,16 @@ from helpers.environment import (CELL_TIMEOUT, DATA, DATA_FALLBACK, IN_SANDBOX, 
 
 # The sandbox: "on" (default) or "off" (trusted notebooks only, with a warning).
 SANDBOX = "SANDBOX"
-# Its limits (instructor.sandbox.Limits.from_env): GiB of memory, processes and threads,
-# GiB per file, seconds per notebook.
+# Its limits are set in nbgrader_config.py (c.SandboxLimits.memory_gb = 8;
+# instructor.sandbox.SandboxLimits). These variables set them before: they are no longer
+# read, and grading stops with a sentence saying what to write instead while one is set.
 SANDBOX_MEMORY_GB = "SANDBOX_MEMORY_GB"
 SANDBOX_PROCESSES = "SANDBOX_PROCESSES"
 SANDBOX_FILE_GB = "SANDBOX_FILE_GB"
 SANDBOX_WALL_S = "SANDBOX_WALL_S"
+# The name under which pyproject.toml registers the sandbox's kernel provisioner (entry point
+# group jupyter_client.kernel_provisioners), and which the grading kernels' spec names.
+SANDBOX_PROVISIONER = "vae-sandbox"
 # The gradebook's database URL (nbgrader_config.py); SQLite in the course folder otherwise.
 NBGRADER_DB_URL = "NBGRADER_DB_URL"
 

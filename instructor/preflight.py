@@ -176,7 +176,8 @@ def _kernel_python(notebook: Path) -> str:
     return argv[0]
 
 
-def _command(python: str, spec: dict, workdir: str, env) -> tuple[list[str], dict | None]:
+def _command(python: str, spec: dict, workdir: str, env,
+             limits: sandbox.Limits | None = None) -> tuple[list[str], dict | None]:
     probe = [python, "-c", _PROBE, json.dumps(spec)]
     if not sandbox.enabled(env):
         return probe, {**env, names.NBGRADER_EXECUTION: "autograde"}
@@ -188,17 +189,17 @@ def _command(python: str, spec: dict, workdir: str, env) -> tuple[list[str], dic
     kernel_env = {**env, names.NBGRADER_EXECUTION: "autograde"}
     # The folder a kernel works in: autograded/<student>/<assignment>, here a stand-in.
     return sandbox.wrap(probe, os.path.join(workdir, "kernel"), scratch, rundir,
-                        sandbox.Limits.from_env(kernel_env), env=kernel_env), None
+                        limits or sandbox.Limits(), env=kernel_env), None
 
 
 _PASSED: dict[tuple, str] = {}
 
 
-def _key(modules, called, python, env) -> tuple:
+def _key(modules, called, python, env, limits) -> tuple:
     on = sandbox.enabled(env)
     seen = {k: v for k, v in env.items()
             if k.startswith(sandbox.PASSED_PREFIXES) or k.startswith(names.SANDBOX) or k in sandbox.PASSED_ENV}
-    return (tuple(modules), tuple(called), python, on, tuple(sorted(seen.items())))
+    return (tuple(modules), tuple(called), python, on, limits, tuple(sorted(seen.items())))
 
 
 def preflight(course_root: str | Path, assignment: str, env=None,
@@ -210,30 +211,38 @@ def preflight(course_root: str | Path, assignment: str, env=None,
     imports torch, torchvision, d2l, matplotlib and the master's modules, then loads a few
     images: measured 3.7 to 6.1 s in the sandbox, 4.4 to 9.7 s with ``SANDBOX=off``, on the
     2-core development machine while others graded), once per process: a check that passed is remembered for
-    the same modules, datasets, Python and environment (``SANDBOX*``, ``VAE_*``, the
-    kernels' variables), so grading many classes of one assignment, or the test suite,
-    pays it once per assignment. A check that failed is not remembered.
+    the same modules, datasets, Python, sandbox limits (the course's
+    ``nbgrader_config.py``, :func:`instructor.sandbox.course_limits`) and environment
+    (``SANDBOX*``, ``VAE_*``, the kernels' variables), so grading many classes of one
+    assignment, or the test suite, pays it once per assignment. A check that failed is not
+    remembered.
 
     Raises :class:`PreflightFailed` (one sentence saying what to fix) when a package does
     not import or a dataset cannot be read, or when the check itself cannot run or does not
-    finish in ``timeout_s``; :class:`FileNotFoundError` when the course has no such
+    finish in ``timeout_s``, or when a limit is still set through a variable that is no longer
+    read (``SANDBOX_MEMORY_GB``...); :class:`FileNotFoundError` when the course has no such
     assignment; :class:`instructor.sandbox.SandboxUnavailable` when the sandbox is on but
     cannot run here.
     """
     env = dict(os.environ if env is None else env)
-    notebook = _master(Path(course_root).resolve(), assignment)
+    course_root = Path(course_root).resolve()
+    notebook = _master(course_root, assignment)
     modules, called = needs(notebook)
     python = _kernel_python(notebook)
-    key = _key(modules, called, python, env)
+    on = sandbox.enabled(env)
+    if on and sandbox.legacy_variables(env):
+        raise PreflightFailed(sandbox.legacy_variables(env))
+    # The limits nbgrader will give the kernels: the course's nbgrader_config.py.
+    limits = sandbox.course_limits(course_root).limits()
+    key = _key(modules, called, python, env, limits)
     if key in _PASSED:
         return _PASSED[key]
-    on = sandbox.enabled(env)
     place = "inside the grading sandbox" if on else "by the grading kernels (SANDBOX=off)"
     spec = {"modules": modules, "loaders": called, "images": IMAGES, "mark": MARK}
     workdir = tempfile.mkdtemp(prefix="vae-preflight-")
     start = time.perf_counter()
     try:
-        cmd, run_env = _command(python, spec, workdir, env)
+        cmd, run_env = _command(python, spec, workdir, env, limits)
         try:
             done = subprocess.run(cmd, env=run_env, cwd=workdir, capture_output=True, text=True,
                                   timeout=timeout_s, start_new_session=True)
@@ -258,7 +267,7 @@ def preflight(course_root: str | Path, assignment: str, env=None,
         raise PreflightFailed(f"The pre-flight check died {place} before it could report ({tail[:200]}); "
                               f"fix that and run again")
     if not result["ok"]:
-        raise PreflightFailed(_sentence(result, place, on, env, python))
+        raise PreflightFailed(_sentence(result, place, on, env, python, limits))
     line = (f"pre-flight {place}: {len(modules)} modules import"
             + "".join(f"; {d}" for d in result["data"]) + f" ({seconds:.1f} s)")
     _PASSED[key] = line
@@ -271,16 +280,15 @@ def forget() -> None:
 
 
 # ------------------------------------------------------------------ the one sentence
-def _sentence(result: dict, place: str, on: bool, env: dict, python: str) -> str:
+def _sentence(result: dict, place: str, on: bool, env: dict, python: str, limits: sandbox.Limits) -> str:
     error = result.get("error", "")
     if result["stage"] == "import":
         module = result["module"]
-        limits = sandbox.Limits.from_env(env)
         if on and (result.get("type") == "MemoryError" or re.search(
                 r"cannot allocate memory|failed to map segment|out of memory", error, re.I)):
             return (f"{module} cannot be imported {place} ({error}): the sandbox's memory limit, "
                     f"{limits.memory_bytes / sandbox.GIB:g} GiB, is too small for it; raise "
-                    f"SANDBOX_MEMORY_GB and run again")
+                    f"c.SandboxLimits.memory_gb in nbgrader_config.py and run again")
         return (f"{module} cannot be imported {place} ({error}); install the course's "
                 f"requirements into the grading Python {python} (make venv) and run again")
     dataset = DATASETS.get(result["loader"], result["loader"])

@@ -6,6 +6,7 @@ as ``make autograde`` does; every case of ``tests/hostile.py`` is then asserted.
 from __future__ import annotations
 
 import copy
+import json
 import os
 import re
 import socket
@@ -54,8 +55,11 @@ def _with_unknown_cells(nb):
     return nb
 # Not a notebook of this assignment: nbgrader cannot grade them; the report says why.
 UNGRADABLE = {"hostile-corrupt-json", "hostile-other-assignment"}
-LIMITS = {"VAE_CELL_TIMEOUT": "30", "SANDBOX_PROCESSES": "256", "SANDBOX_WALL_S": "400",
-          "SANDBOX_MEMORY_GB": "6"}
+LIMITS = {"VAE_CELL_TIMEOUT": "30"}
+# The sandbox's limits for this class, in the course's nbgrader_config.py as an instructor sets
+# them: the fork bomb and the memory hog run into these.
+SANDBOX_LIMITS = ("c.SandboxLimits.processes = 256\nc.SandboxLimits.wall_s = 400\n"
+                  "c.SandboxLimits.memory_gb = 6\n")
 
 
 class Listener:
@@ -96,6 +100,8 @@ def corpus(tmp_path_factory):
     try:
         root = tmp_path_factory.mktemp("hostile")
         course = Course.scratch(root, [ASSIGNMENT])
+        with open(course.root / "nbgrader_config.py", "a") as config:
+            config.write(SANDBOX_LIMITS)
         course.release(ASSIGNMENT)
         from instructor.demo import demo_submissions
         clean = demo_submissions(ASSIGNMENT, course.root)
@@ -221,12 +227,27 @@ def test_the_gradebook_is_intact(corpus):
         assert not any(g.score for g in grades.get(student, {}).values())
 
 
+def test_the_limits_set_in_nbgrader_config_reached_every_kernel(corpus):
+    """SANDBOX_LIMITS, written in the course's nbgrader_config.py, are the limits each
+    kernel of the nbgrader processes ran with (its record, .sandbox.json)."""
+    course = corpus[0]
+    records = [json.loads(p.read_text())
+               for p in (course.root / "autograded").glob(f"*/{ASSIGNMENT}/{sandbox.RECORD}")]
+    assert len(records) >= len(CLEAN) + len(HABITS)
+    assert {tuple(sorted(r["limits"].items())) for r in records} == {tuple(sorted(
+        {"memory_bytes": 6 * sandbox.GIB, "processes": 256, "file_bytes": sandbox.GIB, "wall_s": 400.0}.items()))}
+
+
 def test_no_sandboxed_process_outlives_grading(corpus):
+    """No sandboxed kernel of this class (its bwrap processes and the kernel work in the class's
+    autograded/ folders) is left; kernels that other gradings on the machine run are theirs."""
+    root = str(corpus[0].root)
     left = []
     for proc in Path("/proc").iterdir():
         if proc.name.isdigit():
             try:
-                if b"vae-sandbox-" in (proc / "cmdline").read_bytes():
+                if (b"vae-sandbox-" in (proc / "cmdline").read_bytes()
+                        and os.readlink(proc / "cwd").startswith(root + "/")):
                     left.append(proc.name)
             except OSError:
                 continue

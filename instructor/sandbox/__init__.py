@@ -1,8 +1,8 @@
 """Sandboxed grading kernels: every submission's kernel runs inside bubblewrap.
 
 nbgrader runs student code with the grader's rights. Here each kernel that nbgrader starts
-(``Execute.kernel_manager_class``, set by :meth:`instructor.course.Course.autograde`) is
-wrapped in ``bwrap``:
+(through :class:`GuardedExecute`, nbgrader's ``Execute`` in ``nbgrader_config.py``, whose
+kernel manager's spec names the sandbox's kernel provisioner) is wrapped in ``bwrap``:
 
 - its file system holds only read-only system and library paths (``/usr``, the Python
   installation, the virtual environment, the course's ``helpers/``, the grader's oracles in
@@ -15,7 +15,8 @@ wrapped in ``bwrap``:
 - it runs with a clean environment (no database URL, no tokens), without capabilities, in
   its own PID namespace, and, when the grader is root, as an unprivileged user;
 - it has limits: memory (``RLIMIT_DATA``), processes and threads (``RLIMIT_NPROC``), file
-  size, and wall time (the grader kills it when its time is up);
+  size, and wall time (the grader kills it when its time is up), set in
+  ``nbgrader_config.py`` as :class:`SandboxLimits`'s traits (``c.SandboxLimits.memory_gb``);
 - on a GPU host it keeps the NVIDIA devices.
 
 What happened to each kernel (wall time, exit status, limit hits) is written beside the
@@ -29,19 +30,24 @@ The package, by job:
 
 - :mod:`.availability` -- is the sandbox on (``SANDBOX``), can bubblewrap run here, and the
   announcement before grading;
-- :mod:`.limits` -- memory, processes, file size and wall time, and the ``pids`` cgroup;
+- :mod:`.limits` -- memory, processes, file size and wall time (the configurable
+  :class:`SandboxLimits`), and the ``pids`` cgroup;
 - :mod:`.command` -- the ``bwrap`` command: mounts, the kernel's environment, the limits;
-- :mod:`.kernel` -- the kernel manager that launches each kernel through that command, and
-  the record of what happened to it;
+- :mod:`.provisioner` -- jupyter_client's kernel provisioner that launches each kernel
+  through that command, stops it at its wall time, records what happened to it and removes
+  what it made (registered in ``pyproject.toml``);
+- :mod:`.kernel` -- the kernel manager whose kernel spec names that provisioner;
 - :mod:`.execute` -- nbgrader's ``Execute`` preprocessor with each kernel sandboxed, and a
   kernel's death costing only the cells it did not run.
 """
 from .availability import WARNING, SandboxUnavailable, announce, check, enabled
 from .command import GRADING, HELPERS, PASSED_ENV, PASSED_PREFIXES, kernel_env, readonly_paths, wrap
 from .execute import GuardedExecute, describe_death
-from .kernel import MANAGER, RECORD, Record, SandboxKernelManager
-from .limits import GIB, Limits
+from .kernel import MANAGER, SandboxKernelManager
+from .limits import GIB, Limits, SandboxLimits, course_limits, legacy_variables
+from .provisioner import RECORD, Record, SandboxProvisioner
 
 __all__ = ["GIB", "GRADING", "HELPERS", "MANAGER", "PASSED_ENV", "PASSED_PREFIXES", "RECORD", "WARNING",
-           "GuardedExecute", "Limits", "Record", "SandboxKernelManager", "SandboxUnavailable",
-           "announce", "check", "describe_death", "enabled", "kernel_env", "readonly_paths", "wrap"]
+           "GuardedExecute", "Limits", "Record", "SandboxKernelManager", "SandboxLimits",
+           "SandboxProvisioner", "SandboxUnavailable", "announce", "check", "course_limits",
+           "describe_death", "enabled", "kernel_env", "legacy_variables", "readonly_paths", "wrap"]

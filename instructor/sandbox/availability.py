@@ -8,7 +8,7 @@ import sys
 
 from instructor import names
 
-from .limits import GIB, Limits
+from .limits import GIB, course_limits, legacy_variables
 
 
 class SandboxUnavailable(RuntimeError):
@@ -33,7 +33,8 @@ _CHECKED: str | None = None
 
 def check() -> str:
     """Path of a working ``bwrap``; installs Debian's ``bubblewrap`` when possible, else raises
-    :class:`SandboxUnavailable` saying what to do."""
+    :class:`SandboxUnavailable` saying what to do. Also raises it when the sandbox's kernel
+    provisioner is not registered in this Python (the course is not installed into it)."""
     global _CHECKED
     if _CHECKED:
         return _CHECKED
@@ -55,18 +56,37 @@ def check() -> str:
             "'sysctl -w user.max_user_namespaces=10000'; in a container, allow them (e.g. "
             "docker --security-opt seccomp=unconfined). Or set SANDBOX=off to grade without "
             "isolation (trusted notebooks only).")
+    if not provisioner_registered():
+        raise SandboxUnavailable(
+            f"the sandbox's kernel provisioner ({names.SANDBOX_PROVISIONER!r}, entry point group "
+            f"{PROVISIONERS}) is not registered in {sys.executable}: install the course into this "
+            "Python (make venv, or pip install -e . in the repository) and run again")
     _CHECKED = bwrap
     return bwrap
 
 
-def announce(log=print) -> None:
-    """Say how kernels will run, before grading: refuse with :class:`SandboxUnavailable`
-    when the sandbox cannot run, warn when it is switched off."""
+PROVISIONERS = "jupyter_client.kernel_provisioners"
+
+
+def provisioner_registered() -> bool:
+    """Whether this Python's installed projects register the sandbox's provisioner
+    (``pyproject.toml``), as jupyter_client's provisioner factory looks it up."""
+    from importlib.metadata import entry_points
+    return any(ep.name == names.SANDBOX_PROVISIONER for ep in entry_points(group=PROVISIONERS))
+
+
+def announce(log=print, root=None) -> None:
+    """Say how kernels will run, before grading the course at ``root`` (default: the current
+    folder): refuse with :class:`SandboxUnavailable` when the sandbox cannot run or a limit
+    is still set through the environment, warn when it is switched off."""
     if not enabled():
         print(WARNING, file=sys.stderr, flush=True)
         return
     check()
-    limits = Limits.from_env()
+    legacy = legacy_variables()
+    if legacy:
+        raise SandboxUnavailable(legacy)
+    limits = course_limits(root).limits()
     log(f"sandbox: every kernel in bubblewrap (no network, no course files; memory "
         f"{limits.memory_bytes / GIB:.0f} GiB, {limits.processes} processes, "
         f"{limits.wall_s:.0f} s per notebook)", flush=True)

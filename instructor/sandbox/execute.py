@@ -2,14 +2,14 @@
 costing only the cells it did not run."""
 from __future__ import annotations
 
-import json
 import signal
-from pathlib import Path
 
 from instructor import names
 
-from .availability import WARNING, check, enabled
-from .kernel import RECORD, SandboxKernelManager
+from .availability import WARNING, SandboxUnavailable, check, enabled
+from .kernel import SandboxKernelManager
+from .limits import SandboxLimits, legacy_variables
+from .provisioner import SandboxProvisioner
 
 
 def _error(ename: str, evalue: str):
@@ -60,6 +60,14 @@ class GuardedExecute(_Execute):
         super().__init__(*args, **kwargs)
         if not enabled():
             self.log.warning(WARNING)
+            return
+        legacy = legacy_variables()
+        if legacy:
+            raise SandboxUnavailable(legacy)
+        # The limits every kernel will get (each provisioner reads the same config): a value
+        # that is not valid stops nbgrader here, before the first notebook.
+        limits = SandboxLimits(parent=self).limits()
+        self.log.debug("sandbox limits: %s", limits)
 
     def preprocess(self, nb, resources=None, km=None):
         self._death = None
@@ -75,19 +83,14 @@ class GuardedExecute(_Execute):
         try:
             return super().preprocess_cell(cell, resources, index)
         except Exception as err:  # the kernel died or stopped answering: its state is lost
-            if not isinstance(err, DeadKernelError):
+            provisioner = getattr(self.km, "provisioner", None)
+            sandboxed = isinstance(provisioner, SandboxProvisioner)
+            if sandboxed and not isinstance(err, DeadKernelError):
                 try:
-                    self.km._kill() if isinstance(self.km, SandboxKernelManager) else None
+                    provisioner.kill_now()
                 except Exception:
                     pass
-            record = None
-            if isinstance(self.km, SandboxKernelManager):
-                process = getattr(self.km.provisioner, "process", None)
-                self.km._record(process)
-                try:
-                    record = json.loads(Path(self.km._workdir, RECORD).read_text())
-                except (OSError, TypeError, ValueError):
-                    record = None
+            record = provisioner.record(from_process=True) if sandboxed else None
             self._death = describe_death(record) if isinstance(err, DeadKernelError) else (
                 f"the kernel stopped answering ({type(err).__name__}) and was killed")
             cell.outputs.append(_error(names.KERNEL_DIED, self._death))
