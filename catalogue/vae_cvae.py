@@ -9,6 +9,7 @@ TRAIN_STEP = """recon_x, mean_z, logvar_z = model(x)
 loss, loss_recon, loss_kl = loss_function(recon_x, x, mean_z, logvar_z)
 """
 TRAIN_CVAE = '''optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+warmup = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: min(1.0, (step + 1) / warmup_steps))
 for epoch in range(num_epochs):
     metric = d2l.Accumulator(3)
     {train}
@@ -20,6 +21,7 @@ for epoch in range(num_epochs):
         loss, loss_recon, loss_kl = loss_function(recon_x, x, mean_z, logvar_z)
         loss.backward()
         optimizer.step()
+        warmup.step()
         metric.add(loss_recon.item() * len(x), loss_kl.item() * len(x), len(x))
     test_loss, test_loss_recon, test_loss_kl = test_cvae(model)
     print(f'epoch {{epoch + 1}}: train loss {{(metric[0] + metric[1]) / metric[2]:.1f}}, test loss {{test_loss:.1f}}')'''
@@ -130,6 +132,8 @@ for epoch in range(num_epochs):
     model.train()
     total, count = 0.0, 0
     for i, (x, y) in enumerate(train_iter):
+        for group in optimizer.param_groups:  # the warm-up by hand
+            group["lr"] = lr * min(1.0, (epoch * len(train_iter) + i + 1) / warmup_steps)
         model.zero_grad(set_to_none=True)
         onehot = F.one_hot(y, num_classes=10).to(device, torch.float32)
         recon_x, mean_z, logvar_z = model(x.to(device), onehot)
@@ -187,6 +191,31 @@ MUTANTS += [
       questions=('10.6b',), family='gradient'),
     C('train_cvae_kl_twice', 'train_cvae', edits=(('            loss.backward()', '            (loss + loss_kl).backward()'),),
       questions=('10.6b',), family='gradient'),
+]
+
+# Kinds that generated mutants found (instructor/quality/mutants.py): a path of the decoder cut
+# from the graph, test_cvae's reconstruction loss wrong where the stand-in's symmetric loss
+# hid it, the warm-up one step late, tick labels that do not name the z under them, and the
+# labels of a scatter plot that break on a smaller last batch.
+MUTANTS += [
+    C('cvae_decoder_y_detached', 'cvae_model', edits=(('self.decoder_part1_y(y)', 'self.decoder_part1_y(y).detach()'),),
+      questions=('10.6a',), family='gradient'),
+    C('test_cvae_recon_arguments_swapped', 'train_cvae', edits=(
+        ('loss, loss_recon, loss_kl = loss_function(recon_x, x, mean_z, logvar_z)\n            metric.add(loss_recon.item() * len(x), loss_kl.item() * len(x), len(x))\n    test_loss_recon',
+         'loss, loss_recon, loss_kl = loss_function(x, recon_x, mean_z, logvar_z)\n            metric.add(loss_recon.item() * len(x), loss_kl.item() * len(x), len(x))\n    test_loss_recon'),),
+      questions=('10.6b',), family='semantics'),
+    C('test_cvae_recon_per_kl', 'train_cvae', edits=(('test_loss_recon = metric[0] / metric[2]', 'test_loss_recon = metric[0] / metric[1]'),),
+      questions=('10.6b',), family='reduction'),
+    C('train_cvae_warmup_from_zero', 'train_cvae', edits=(('min(1.0, (step + 1) / warmup_steps)', 'min(1.0, step / warmup_steps)'),),
+      questions=('10.6b',), family='training loop'),
+    C('train_cvae_no_warmup', 'train_cvae', edits=(('            warmup.step()\n', ''),),
+      questions=('10.6b',), family='training loop'),
+    C('plot_cvae_ticks_rounded', 'plot_latent_cvae', edits=(('plt.xticks(pixel_range[::5], np.round(grid_x, 1)[::5])', 'plt.xticks(pixel_range[::5], np.round(grid_x)[::5])'),),
+      questions=('10.6d',), family='plotting'),
+    C('plot_cvae_pixel_ticks', 'plot_latent_cvae', edits=(('plt.xticks(pixel_range[::5], np.round(grid_x, 1)[::5])\n', ''), ('plt.yticks(pixel_range[::5], np.round(grid_y, 1)[::5])\n', '')),
+      questions=('10.6d',), family='plotting'),
+    C('scatter_cvae_labels_not_concatenated', 'scatterplot_latent_cvae', edits=(('    ys = torch.cat(ys).numpy()\n', ''),),
+      questions=('10.6f',), family='plotting'),
 ]
 
 DEMO_MISTAKES = ["sample_exp_logvar", "kl_sum_all", "plot_latent_axes_swapped", "cvae_decoder_ignores_y"]
