@@ -9,6 +9,7 @@ TRAIN_STEP = """recon_x, mean_z, logvar_z = model(x)
 loss, loss_recon, loss_kl = loss_function(recon_x, x, mean_z, logvar_z)
 """
 TRAIN_CVAE = '''optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+warmup = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: min(1.0, (step + 1) / warmup_steps))
 for epoch in range(num_epochs):
     metric = d2l.Accumulator(3)
     {train}
@@ -20,6 +21,7 @@ for epoch in range(num_epochs):
         loss, loss_recon, loss_kl = loss_function(recon_x, x, mean_z, logvar_z)
         loss.backward()
         optimizer.step()
+        warmup.step()
         metric.add(loss_recon.item() * len(x), loss_kl.item() * len(x), len(x))
     test_loss, test_loss_recon, test_loss_kl = test_cvae(model)
     print(f'epoch {{epoch + 1}}: train loss {{(metric[0] + metric[1]) / metric[2]:.1f}}, test loss {{test_loss:.1f}}')'''
@@ -130,6 +132,8 @@ for epoch in range(num_epochs):
     model.train()
     total, count = 0.0, 0
     for i, (x, y) in enumerate(train_iter):
+        for group in optimizer.param_groups:  # the warm-up by hand
+            group["lr"] = lr * min(1.0, (epoch * len(train_iter) + i + 1) / warmup_steps)
         model.zero_grad(set_to_none=True)
         onehot = F.one_hot(y, num_classes=10).to(device, torch.float32)
         recon_x, mean_z, logvar_z = model(x.to(device), onehot)
@@ -189,6 +193,100 @@ MUTANTS += [
       questions=('10.6b',), family='gradient'),
 ]
 
+# Kinds that generated mutants found (instructor/quality/mutants.py): a path of the decoder cut
+# from the graph, test_cvae's reconstruction loss wrong where the stand-in's symmetric loss
+# hid it, the warm-up one step late, tick labels that do not name the z under them, and the
+# labels of a scatter plot that break on a smaller last batch.
+MUTANTS += [
+    C('cvae_decoder_y_detached', 'cvae_model', edits=(('self.decoder_part1_y(y)', 'self.decoder_part1_y(y).detach()'),),
+      questions=('10.6a',), family='gradient'),
+    C('test_cvae_recon_arguments_swapped', 'train_cvae', edits=(
+        ('loss, loss_recon, loss_kl = loss_function(recon_x, x, mean_z, logvar_z)\n            metric.add(loss_recon.item() * len(x), loss_kl.item() * len(x), len(x))\n    test_loss_recon',
+         'loss, loss_recon, loss_kl = loss_function(x, recon_x, mean_z, logvar_z)\n            metric.add(loss_recon.item() * len(x), loss_kl.item() * len(x), len(x))\n    test_loss_recon'),),
+      questions=('10.6b',), family='semantics'),
+    C('test_cvae_recon_per_kl', 'train_cvae', edits=(('test_loss_recon = metric[0] / metric[2]', 'test_loss_recon = metric[0] / metric[1]'),),
+      questions=('10.6b',), family='reduction'),
+    C('train_cvae_warmup_from_zero', 'train_cvae', edits=(('min(1.0, (step + 1) / warmup_steps)', 'min(1.0, step / warmup_steps)'),),
+      questions=('10.6b',), family='training loop'),
+    C('train_cvae_no_warmup', 'train_cvae', edits=(('            warmup.step()\n', ''),),
+      questions=('10.6b',), family='training loop'),
+    C('plot_cvae_ticks_rounded', 'plot_latent_cvae', edits=(('plt.xticks(pixel_range[::5], np.round(grid_x, 1)[::5])', 'plt.xticks(pixel_range[::5], np.round(grid_x)[::5])'),),
+      questions=('10.6d',), family='plotting'),
+    C('plot_cvae_pixel_ticks', 'plot_latent_cvae', edits=(('plt.xticks(pixel_range[::5], np.round(grid_x, 1)[::5])\n', ''), ('plt.yticks(pixel_range[::5], np.round(grid_y, 1)[::5])\n', '')),
+      questions=('10.6d',), family='plotting'),
+    C('scatter_cvae_labels_not_concatenated', 'scatterplot_latent_cvae', edits=(('    ys = torch.cat(ys).numpy()\n', ''),),
+      questions=('10.6f',), family='plotting'),
+]
+
 DEMO_MISTAKES = ["sample_exp_logvar", "kl_sum_all", "plot_latent_axes_swapped", "cvae_decoder_ignores_y"]
 
-CATALOGUE = Catalogue("vae_cvae", QUESTIONS, MUTANTS, VARIANTS, DEMO_MISTAKES)
+# The generated mutants (instructor/quality/mutants.py) that keep every point, and why that
+# is right: each changes nothing that the question asks for.
+_DISPLAY = ("train_cvae's display only: {}. 10.6b grades what the loop does (one optimizer, one "
+            "step per batch with zeroed gradients, train mode, every term of the loss at weight 1, "
+            "the warm-up, the loss going down) and what test_cvae returns; it asks for no particular "
+            "progress line or training curves (the variant train_cvae_enumerate_model_zero_grad "
+            "prints one line per epoch and plots nothing), so what the curves or the progress line "
+            "show is not graded")
+_DEVICE = ("{} without moving x to the device: on the CPU, where grading runs, x is already on the "
+           "device, so nothing changes. On a GPU the hidden tests of 10.6b hand the loop CPU "
+           "batches, as the data loaders do, and the model call fails there (not yet run on a GPU)")
+_FIGURE = ("{}: no value the plot shows changes; in Jupyter's inline backend every figure a cell "
+           "makes is shown at the end of the cell, with or without plt.figure() and plt.show()")
+_LOOKS = "{}: a label or title of the figure, which the question does not ask for"
+_PLOT_TICKS_SAME = ("the range still ends before the 32nd tick position that [::5] could pick, so "
+                    "plt.xticks/plt.yticks get the same seven positions and labels as the master's")
+_COLOURBAR = ("{}: the points and the colour of each (its label, from c=ys) are unchanged; the "
+              "question asks for points coloured by their label, not for a colour bar")
+EQUIVALENT = {
+    # 10.6b: the warm-up's arguments in the other order are the same number.
+    "gen-train_cvae-0-swap_args-3": "min((step + 1) / warmup_steps, 1.0) is min(1.0, (step + 1) / warmup_steps)",
+    "gen-train_cvae-0-remove_statement-12": _DEVICE.format("train_cvae's training batches"),
+    "gen-train_cvae-1-remove_statement-4": _DEVICE.format("test_cvae's batches"),
+    "gen-train_cvae-0-constant-1": _DISPLAY.format("the curves' x-axis starts at 0, not 1"),
+    "gen-train_cvae-0-constant-2": _DISPLAY.format("the plotted training reconstruction loss is divided by the summed KL"),
+    "gen-train_cvae-0-constant-3": _DISPLAY.format("the plotted training KL loss is the reconstruction loss"),
+    "gen-train_cvae-0-constant-4": _DISPLAY.format("the plotted training KL loss is 1"),
+    "gen-train_cvae-0-constant-5": _DISPLAY.format("the curves are plotted at epoch numbers counted from 0"),
+    "gen-train_cvae-0-constant-6": _DISPLAY.format("the progress line counts epochs from 0"),
+    "gen-train_cvae-0-drop_term-0": _DISPLAY.format("the plotted and printed training loss leaves out the KL"),
+    "gen-train_cvae-0-drop_term-1": _DISPLAY.format("the curves are plotted at epoch numbers counted from 0"),
+    "gen-train_cvae-0-drop_term-2": _DISPLAY.format("the progress line counts epochs from 0"),
+    "gen-train_cvae-0-drop_term-4": _DISPLAY.format("the plotted and printed training loss is the KL alone"),
+    "gen-train_cvae-0-drop_term-5": _DISPLAY.format("every epoch is plotted at x = 1"),
+    "gen-train_cvae-0-drop_term-6": _DISPLAY.format("the progress line always says epoch 1"),
+    "gen-train_cvae-0-remove_statement-4": _DISPLAY.format("the progress line is not closed with its summary"),
+    "gen-train_cvae-0-remove_statement-11": _DISPLAY.format("no training curves are drawn"),
+    "gen-train_cvae-0-remove_statement-21": _DISPLAY.format("the progress line is not updated"),
+    "gen-train_cvae-0-swap_args-1": _DISPLAY.format("the progress line is made with the epoch and batch counts swapped"),
+    "gen-train_cvae-0-swap_args-6": _DISPLAY.format("the plotted training reconstruction and KL losses are swapped (their sum is not)"),
+    "gen-train_cvae-0-swap_args-7": _DISPLAY.format("the progress line gets the loss as the epoch and the epoch as the loss"),
+    # 10.6d: the grid and each image's z and label are graded, and the tick labels must name
+    # the z under them (grading.vae_cvae.mislabelled_ticks); these change neither.
+    "gen-plot_latent_cvae-0-constant-1": (
+        "the tick positions start at 28 instead of 14: every tick moves half a cell, onto the edge "
+        "between the cell whose z its label names and the next one, which the tick check accepts "
+        "(a label within half a grid step, plus its rounding, of the z under it), as it must for a "
+        "grid drawn with imshow(extent=...)"),
+    "gen-plot_latent_cvae-0-constant-3": "pixel_range ends at n*28 + 28 instead of n*28 + 14: " + _PLOT_TICKS_SAME,
+    "gen-plot_latent_cvae-0-drop_term-0": "pixel_range ends at n*28 instead of n*28 + 14: " + _PLOT_TICKS_SAME,
+    "gen-plot_latent_cvae-0-remove_statement-7": _FIGURE.format("no plt.figure(figsize=(10, 10)): the figure has the default size"),
+    "gen-plot_latent_cvae-0-remove_statement-15": _FIGURE.format("no plt.show()"),
+    "gen-plot_latent_cvae-0-remove_statement-11": _LOOKS.format("no x-axis label"),
+    "gen-plot_latent_cvae-0-remove_statement-12": _LOOKS.format("no y-axis label"),
+    "gen-plot_latent_cvae-0-remove_statement-13": _LOOKS.format("no title"),
+    # 10.6f: the points (the means) and each point's colour value (its label) are graded.
+    "gen-scatterplot_latent_cvae-0-constant-1": (
+        "vmin=-1.0 instead of -0.5 stretches the colour scale by half a class: the ten classes "
+        "still fall into the ten colours of the 'jet' map, one each, and every point keeps its "
+        "label as its colour value"),
+    "gen-scatterplot_latent_cvae-0-remove_statement-5": _COLOURBAR.format("no colour bar"),
+    "gen-scatterplot_latent_cvae-0-swap_args-4": _COLOURBAR.format("a colour bar without ticks (np.arange(10, 0) is empty)"),
+    "gen-scatterplot_latent_cvae-0-remove_statement-3": _FIGURE.format("no plt.figure(figsize=(10, 8)): the figure has the default size"),
+    "gen-scatterplot_latent_cvae-0-remove_statement-9": _FIGURE.format("no plt.show()"),
+    "gen-scatterplot_latent_cvae-0-remove_statement-6": _LOOKS.format("no x-axis label"),
+    "gen-scatterplot_latent_cvae-0-remove_statement-7": _LOOKS.format("no y-axis label"),
+    "gen-scatterplot_latent_cvae-0-remove_statement-8": _LOOKS.format("no title"),
+}
+
+CATALOGUE = Catalogue("vae_cvae", QUESTIONS, MUTANTS, VARIANTS, DEMO_MISTAKES, EQUIVALENT)

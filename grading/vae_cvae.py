@@ -74,3 +74,50 @@ class TinyVAE(nn.Module):
         mean_z, logvar_z = self.encode(x, *y)
         return self.decode(self.sample_latent(mean_z, logvar_z), *y), mean_z, logvar_z
 
+
+
+def mislabelled_ticks(fig, n: int = 31, low: float = -2.0, high: float = 2.0, size: int = 28) -> list[str]:
+    """The tick labels of a latent-grid figure that do not name the z value at their place.
+
+    The figure shows ``n x n`` decoded images of ``size`` pixels, column ``j`` decoded from
+    ``z[0] = linspace(low, high, n)[j]`` and row ``i`` from ``z[1]`` counted down from
+    ``high`` (as ``plot_latent`` draws it). Each numeric tick label shown on the image's
+    axes is read as a z value and compared with the z of the column (row) under the tick,
+    whatever the image's ``extent``. Invariant: a label is right when it is within half a
+    grid step (the tick may sit anywhere in its cell or on a cell's edge) plus 0.05 (labels
+    rounded to one decimal) of that z; labels that are no number are not judged, and axes
+    without ticks claim nothing. Returns one sentence per wrong label (empty: all right).
+    """
+    axes = [a for a in fig.axes if a.images]
+    if not axes:
+        return []
+    ax = axes[0]
+    if not ax.axison:  # axes switched off show no labels
+        return []
+    image = ax.images[0]
+    left, right, bottom, top = image.get_extent()
+    rows, cols = image.get_array().shape[:2]
+    step = (high - low) / (n - 1)
+    tolerance = step / 2 + 0.05 + 1e-9
+    wrong = []
+    for axis, name, (a, b), pixels, upwards in ((ax.xaxis, "z[0]", (left, right), cols, False),
+                                               (ax.yaxis, "z[1]", (top, bottom), rows, True)):
+        if not axis.get_visible():
+            continue
+        lo, hi = sorted(axis.get_view_interval())
+        locs = list(axis.get_majorticklocs())
+        texts = axis.get_major_formatter().format_ticks(locs)
+        for loc, text in zip(locs, texts):
+            try:
+                value = float(str(text).replace("\u2212", "-").strip("$ "))
+            except ValueError:
+                continue
+            if not lo <= loc <= hi:
+                continue
+            pixel = (loc - a) / (b - a) * pixels - 0.5  # pixel k's centre is at k
+            cell = (pixel - (size - 1) / 2) / size
+            z = min(max(high - step * cell if upwards else low + step * cell, low), high)
+            if abs(value - z) > tolerance:
+                wrong.append(f"the {name} axis has a tick labelled {text} where the images are decoded "
+                             f"from {name} = {z:.2f}")
+    return wrong

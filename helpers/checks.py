@@ -157,7 +157,8 @@ class ForwardRecord:
 class TrainingProbe:
     """Watch a model while a training or test loop runs.
 
-    Use as a context manager around the loop. It records every optimizer step, whether at
+    Use as a context manager around the loop. It records every optimizer step (and in
+    ``lrs`` the learning rate of each parameter group it steps with), whether at
     that step each parameter's ``.grad`` held exactly the gradient of the backward passes
     since the previous step (it does not if the gradients were not zeroed), and, for every
     call of the model or its submodules, the phase, train/eval mode and grad mode.
@@ -175,6 +176,7 @@ class TrainingProbe:
         self.phase: str | None = None
         self.optimizers: list = []
         self.steps = 0
+        self.lrs: list[list[float]] = []
         self.stale_steps = 0
         self.calls: list[ModuleCall] = []
         self._incoming: dict[int, torch.Tensor] = {}
@@ -232,6 +234,7 @@ class TrainingProbe:
         if not any(optimizer is seen for seen in self.optimizers):
             self.optimizers.append(optimizer)
         self.steps += 1
+        self.lrs.append([float(group["lr"]) for group in optimizer.param_groups])
         stale = False
         for group in optimizer.param_groups:
             for p in group["params"]:
