@@ -125,6 +125,12 @@ VARIANTS = [
     C("train_with_prints", "train_loop", {0: TRAIN_STEP + "loss.backward()\noptimizer.step()\nif epoch == 0 and metric[2] == 0:\n    print('first batch loss', loss.item())"}),
     C("plot_latent_1d_z", "plot_latent", "x_decoded = model.decode(torch.tensor([xi, yi], dtype=torch.float32).to(device))"),
     C("scatter_from_forward", "scatterplot_latent", "_, z_mean, _ = model(x.to(device))"),
+    # The grid without z tick labels (matplotlib's pixel numbers), and with its z range given
+    # as the image's extent instead of tick labels.
+    C("plot_cvae_pixel_ticks", "plot_latent_cvae", PLOT_CVAE.format(scale=2.0, rev="[::-1]", label="digit")),
+    C("plot_cvae_extent", "plot_latent_cvae", PLOT_CVAE.format(scale=2.0, rev="[::-1]", label="digit").replace(
+        'plt.imshow(figure, cmap="Greys_r")',
+        'half = 2.0 / (n - 1)\nplt.imshow(figure, cmap="Greys_r", extent=[-2 - half, 2 + half, -2 - half, 2 + half])')),
     C("cvae_concat_decoder", "cvae_model", {1: "self.decoder_part1_zy = nn.Linear(latent_size + num_classes, 7*7*64)",
                                              4: "h = self.decoder_part1_zy(torch.cat([z, y], dim=-1))"}),
     C("train_cvae_enumerate_model_zero_grad", "train_cvae", {0: '''optimizer = torch.optim.Adam(model.parameters(), lr=lr)
@@ -212,8 +218,6 @@ MUTANTS += [
       questions=('10.6b',), family='training loop'),
     C('plot_cvae_ticks_rounded', 'plot_latent_cvae', edits=(('plt.xticks(pixel_range[::5], np.round(grid_x, 1)[::5])', 'plt.xticks(pixel_range[::5], np.round(grid_x)[::5])'),),
       questions=('10.6d',), family='plotting'),
-    C('plot_cvae_pixel_ticks', 'plot_latent_cvae', edits=(('plt.xticks(pixel_range[::5], np.round(grid_x, 1)[::5])\n', ''), ('plt.yticks(pixel_range[::5], np.round(grid_y, 1)[::5])\n', '')),
-      questions=('10.6d',), family='plotting'),
     C('scatter_cvae_labels_not_concatenated', 'scatterplot_latent_cvae', edits=(('    ys = torch.cat(ys).numpy()\n', ''),),
       questions=('10.6f',), family='plotting'),
 ]
@@ -270,6 +274,12 @@ EQUIVALENT = {
         "grid drawn with imshow(extent=...)"),
     "gen-plot_latent_cvae-0-constant-3": "pixel_range ends at n*28 + 28 instead of n*28 + 14: " + _PLOT_TICKS_SAME,
     "gen-plot_latent_cvae-0-drop_term-0": "pixel_range ends at n*28 instead of n*28 + 14: " + _PLOT_TICKS_SAME,
+    "gen-plot_latent_cvae-0-remove_statement-9": (
+        "no plt.xticks: the x axis keeps matplotlib's pixel numbers, which claim nothing about z "
+        "(the grid itself is graded; the variant plot_cvae_pixel_ticks draws no z labels at all)"),
+    "gen-plot_latent_cvae-0-remove_statement-10": (
+        "no plt.yticks: the y axis keeps matplotlib's pixel numbers, which claim nothing about z "
+        "(the grid itself is graded; the variant plot_cvae_pixel_ticks draws no z labels at all)"),
     "gen-plot_latent_cvae-0-remove_statement-7": _FIGURE.format("no plt.figure(figsize=(10, 10)): the figure has the default size"),
     "gen-plot_latent_cvae-0-remove_statement-15": _FIGURE.format("no plt.show()"),
     "gen-plot_latent_cvae-0-remove_statement-11": _LOOKS.format("no x-axis label"),

@@ -86,8 +86,13 @@ def mislabelled_ticks(fig, n: int = 31, low: float = -2.0, high: float = 2.0, si
     whatever the image's ``extent``. Invariant: a label is right when it is within half a
     grid step (the tick may sit anywhere in its cell or on a cell's edge) plus 0.05 (labels
     rounded to one decimal) of that z; labels that are no number are not judged, and axes
-    without ticks claim nothing. Returns one sentence per wrong label (empty: all right).
+    without ticks claim nothing. Neither do matplotlib's own labels of an image drawn in
+    pixel coordinates (no ``extent``, no ``plt.xticks``): they count pixels, not z, so a grid
+    shown without z labels is not wrong. Returns one sentence per wrong label (empty: all
+    right).
     """
+    from matplotlib.ticker import ScalarFormatter
+
     axes = [a for a in fig.axes if a.images]
     if not axes:
         return []
@@ -104,6 +109,9 @@ def mislabelled_ticks(fig, n: int = 31, low: float = -2.0, high: float = 2.0, si
                                                (ax.yaxis, "z[1]", (top, bottom), rows, True)):
         if not axis.get_visible():
             continue
+        if isinstance(axis.get_major_formatter(), ScalarFormatter) and \
+                sorted((a, b)) == [-0.5, pixels - 0.5]:
+            continue  # matplotlib's pixel numbers: no claim about z
         lo, hi = sorted(axis.get_view_interval())
         locs = list(axis.get_majorticklocs())
         texts = axis.get_major_formatter().format_ticks(locs)
