@@ -230,8 +230,9 @@ def preflight(course_root: str | Path, assignment: str, env=None,
     modules, called = needs(notebook)
     python = _kernel_python(notebook)
     on = sandbox.enabled(env)
-    if on and sandbox.legacy_variables(env):
-        raise PreflightFailed(sandbox.legacy_variables(env))
+    legacy = sandbox.legacy_variables(env) if on else None
+    if legacy:
+        raise PreflightFailed(legacy)
     # The limits nbgrader will give the kernels: the course's nbgrader_config.py.
     limits = sandbox.course_limits(course_root).limits()
     key = _key(modules, called, python, env, limits)
