@@ -128,15 +128,21 @@ class Watched(sandbox.GuardedExecute):
         return super().preprocess_cell(cell, resources, index)
 
 
-def _grade(tmp_path: Path, cells: list[str], **config) -> tuple[list, list, dict | None]:
+def _grade(tmp_path: Path, cells: list[str], provisioner: dict | None = None,
+           prepare=None, **config) -> tuple[list, list, dict | None]:
     """Run ``cells`` as nbgrader's autograde step would, in a kernel with ``config``'s
-    SandboxLimits; return each cell's outputs, what :class:`Watched` saw, and the record."""
+    SandboxLimits (and ``provisioner``'s SandboxProvisioner traits), after ``prepare(folder)``
+    has filled the submission's folder; return each cell's outputs, what :class:`Watched`
+    saw, and the record."""
     import json
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
     nb.metadata.kernelspec = {"name": "python3", "display_name": "Python 3", "language": "python"}
     work = tmp_path / "autograded" / "student" / "assignment"
     work.mkdir(parents=True)
-    ep = Watched(config=Config({"SandboxLimits": config, "Execute": {"timeout": 60}}))
+    if prepare is not None:
+        prepare(work)
+    ep = Watched(config=Config({"SandboxLimits": config, "Execute": {"timeout": 60},
+                                "SandboxProvisioner": provisioner or {}}))
     ep.seen = []
     out, _ = ep.preprocess(nb, {"metadata": {"path": str(work)}})
     record = work / sandbox.RECORD
@@ -210,3 +216,43 @@ def test_an_interrupt_reaches_the_kernel_alone(tmp_path):
     assert "KeyboardInterrupt" in _text(out.cells[0].outputs)
     assert _text(out.cells[1].outputs) == "still here\n"
     _check_removed(ep.seen)
+
+
+# ------------------------------------------------------------------ matplotlib's font list
+_FONT_LIST = ("import glob, json, os\n"
+              "before = sorted(os.listdir(os.environ['MPLCONFIGDIR'])) "
+              "if os.path.isdir(os.environ['MPLCONFIGDIR']) else []\n"
+              "import matplotlib.font_manager as fm\n"
+              "fonts = sorted((f.fname, f.name, f.style, f.weight) for f in fm.fontManager.ttflist)\n"
+              "print(json.dumps({'before': before, 'fonts': fonts}))")
+
+
+def _fonts_seen(outputs) -> dict:
+    import json
+    return json.loads(_text(outputs))
+
+
+def test_the_prebuilt_font_list_is_the_one_a_sandboxed_kernel_builds_itself(tmp_path):
+    """With the font list copied in, matplotlib finds it before its first import and loads
+    the same fonts as a kernel that scanned the sandbox's fonts itself (the cache off)."""
+    (on,), seen_on, _ = _grade(tmp_path / "on", [_FONT_LIST])
+    (off,), seen_off, _ = _grade(tmp_path / "off", [_FONT_LIST], provisioner={"font_cache": False})
+    on, off = _fonts_seen(on), _fonts_seen(off)
+    assert off["before"] == [] and any(name.startswith("fontlist-") for name in on["before"])
+    assert on["fonts"] == off["fonts"] and len(on["fonts"]) > 0
+    _check_removed(seen_on + seen_off)
+
+
+def test_a_linked_tmp_folder_in_a_submission_is_not_written_through(tmp_path):
+    """A submission's folder may hold ``.tmp`` as a link to a folder of the grader's: the
+    font list goes into a real folder of the scratch copy, and the link's target is left as
+    it was."""
+    outside = tmp_path / "grader-files"
+    (outside / "matplotlib").mkdir(parents=True)
+    (outside / "matplotlib" / "keep.txt").write_text("the grader's")
+    (outputs,), seen, _ = _grade(tmp_path, [_FONT_LIST],
+                                 prepare=lambda folder: (folder / ".tmp").symlink_to(outside))
+    assert any(name.startswith("fontlist-") for name in _fonts_seen(outputs)["before"])
+    assert sorted(p.name for p in (outside / "matplotlib").iterdir()) == ["keep.txt"]
+    assert (outside / "matplotlib" / "keep.txt").read_text() == "the grader's"
+    _check_removed(seen)

@@ -36,6 +36,8 @@ The package, by job:
 - :mod:`.provisioner` -- jupyter_client's kernel provisioner that launches each kernel
   through that command, stops it at its wall time, records what happened to it and removes
   what it made (registered in ``pyproject.toml``);
+- :mod:`.fontcache` -- matplotlib's font list, built once per grader process and copied into
+  each kernel's scratch folder;
 - :mod:`.kernel` -- the kernel manager whose kernel spec names that provisioner;
 - :mod:`.execute` -- nbgrader's ``Execute`` preprocessor with each kernel sandboxed, and a
   kernel's death costing only the cells it did not run.

@@ -28,7 +28,9 @@ from pathlib import Path
 from typing import Any
 
 from jupyter_client.provisioning import LocalProvisioner
+from traitlets import Bool
 
+from . import fontcache
 from .availability import check
 from .command import wrap
 from .limits import Limits, SandboxLimits, _pids_cgroup_parent, _sweep_cgroups
@@ -53,6 +55,11 @@ class SandboxProvisioner(LocalProvisioner):
     limits of :class:`~instructor.sandbox.limits.SandboxLimits` (this provisioner's config,
     which is its kernel manager's, which is nbgrader's), a wall-time timer, interrupts sent to
     the kernel alone, and a record of how the kernel ended."""
+
+    font_cache = Bool(True, help=(
+        "Copy matplotlib's font list, built once per grader process by the kernel's Python, "
+        "into each kernel's scratch folder (instructor.sandbox.fontcache), so that no kernel "
+        "scans the system's fonts again. False: every kernel builds its own.")).tag(config=True)
 
     def __init__(self, **kwargs: Any):
         super().__init__(**kwargs)
@@ -90,6 +97,8 @@ class SandboxProvisioner(LocalProvisioner):
             if scratch.exists():
                 shutil.rmtree(scratch)
             shutil.copytree(self._workdir, scratch, symlinks=True)
+            if self.font_cache:
+                fontcache.seed(scratch, kwargs["cmd"][0])
             self._remove_cgroup()
             self._cgroup = self._make_cgroup()
             kwargs["cmd"] = wrap(kwargs["cmd"], self._workdir, str(scratch), str(rundir), self.limits,
