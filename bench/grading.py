@@ -18,9 +18,16 @@
    autograded ``--repeats`` times with ``SANDBOX=on`` and ``SANDBOX=off``, alternating, in
    one scratch course; the median seconds per submission and the difference.
 
+5. ``--font-cache``: matplotlib's prebuilt font list
+   (:mod:`instructor.sandbox.fontcache`). Four copies of the reference submission of each
+   assignment, autograded by one ``nbgrader autograde`` process, ``--repeats`` times with
+   ``--SandboxProvisioner.font_cache=False`` and ``True``, alternating, in one scratch
+   course; the median CPU seconds per submission (nbgrader and its kernels) and the
+   difference.
+
 Everything runs on scratch copies of the course; the repository's gradebook is not touched.
 
-    python -m bench.grading [--class-size 24] [--skip-student-mode] [--floor | --sandbox] [--repeats 3]
+    python -m bench.grading [--class-size 24] [--skip-student-mode] [--floor | --sandbox | --font-cache] [--repeats 3]
 """
 from __future__ import annotations
 
@@ -186,6 +193,35 @@ def sandbox_overhead(work: Path, assignments: list[str], repeats: int) -> dict[s
     return out
 
 
+def font_cache(work: Path, assignments: list[str], repeats: int, students: int = 4) -> dict[str, tuple]:
+    """Median CPU seconds per submission (user and system, of ``nbgrader autograde`` and
+    every process under it: the sandboxed kernels) of autograding ``students`` copies of the
+    reference in one ``nbgrader autograde`` process (the font list is built once per
+    process), without the prebuilt font list and with it, per assignment. CPU time, not
+    wall time: it barely moves when other work shares the machine."""
+    import resource
+    import statistics
+
+    def cpu() -> float:
+        usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return usage.ru_utime + usage.ru_stime
+
+    course = Course.scratch(work / "font-cache", assignments)
+    out = {}
+    for a in assignments:
+        course.release(a)
+        for k in range(students):
+            course.submit(f"reference{k}", a, reference(a))
+        times = {True: [], False: []}
+        for _ in range(repeats):
+            for on in (False, True):
+                start = cpu()
+                course.nbgrader("autograde", a, "--force", f"--SandboxProvisioner.font_cache={on}")
+                times[on].append((cpu() - start) / students)
+        out[a] = (statistics.median(times[False]), statistics.median(times[True]))
+    return out
+
+
 def paired_table(rows: dict[str, tuple[float, float]], heads: tuple[str, str, str],
                  ratio: str | None = None) -> None:
     """Print ``{assignment: (seconds, seconds)}`` with the difference (and the ratio) and a
@@ -207,6 +243,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--floor", action="store_true",
                         help="only measure each assignment's grading time against its floor "
                              "(kernel start and imports)")
+    parser.add_argument("--font-cache", action="store_true",
+                        help="only measure the prebuilt matplotlib font list's saving per submission")
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args(argv)
     assignments = assignment_names()
@@ -217,6 +255,12 @@ def main(argv: list[str] | None = None) -> int:
               f"the imports cell, median of {args.repeats}, alternating, sandboxed")
         paired_table(floor(work, assignments, args.repeats), ("full", "floor", "above floor"),
                      ratio="full/floor")
+        return 0
+    if args.font_cache:
+        print(f"5. matplotlib's prebuilt font list: 4 reference submissions per nbgrader process, CPU seconds "
+              f"per submission, median of {args.repeats}, font_cache False and True alternating, sandboxed")
+        paired_table(font_cache(work, assignments, args.repeats),
+                     ("own list", "prebuilt", "saved"))
         return 0
     if args.sandbox:
         print(f"4. Sandbox overhead: one reference submission, median of {args.repeats}, "

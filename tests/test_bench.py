@@ -83,3 +83,33 @@ def test_the_floor_notebook_is_the_masters_cells_up_to_the_imports():
         assert [c.source for c in floor.cells] == [c.source for c in master.cells[:len(floor.cells)]]
         assert not any("nbgrader" in c.metadata for c in floor.cells)
         assert any(notebooks.is_test_cell(c) for c in master.cells[len(floor.cells):])
+
+
+def test_cell_times_sums_each_cells_recorded_run_time(tmp_path):
+    """bench.cell_times reads nbgrader's per-cell timestamps: two notebooks, the means per
+    cell and their shares, largest first."""
+    import json
+
+    from bench import cell_times
+
+    def cell(name, start, end):
+        return {"cell_type": "code", "source": f"# {name}\nx = 1", "outputs": [],
+                "metadata": {"nbgrader": {"grade_id": name} if name != "plain" else {},
+                             "execution": {"iopub.execute_input": f"2026-11-30T10:00:{start:06.3f}Z",
+                                           "shell.execute_reply": f"2026-11-30T10:00:{end:06.3f}Z"}}}
+
+    for student, extra in (("a", 1.0), ("b", 3.0)):
+        folder = tmp_path / "worker0" / "autograded" / student / "kl"
+        folder.mkdir(parents=True)
+        nb = {"cells": [cell("imports", 0, 4), cell("plain", 4, 4 + extra),
+                        {"cell_type": "markdown", "source": "text", "metadata": {}}]}
+        (folder / "kl.ipynb").write_text(json.dumps(nb))
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        assert cell_times.main([str(tmp_path)]) == 0
+    lines = out.getvalue().splitlines()
+    assert lines[0] == "kl: 2 notebooks, 6.00 s of cells per notebook"
+    assert re.fullmatch(r"\s+4\.00 s\s+66\.7%\s+imports", lines[1])
+    assert re.fullmatch(r"\s+2\.00 s\s+33\.3%\s+# plain", lines[2])
+    with pytest.raises(SystemExit, match="no autograded notebooks"):
+        cell_times.main([str(tmp_path / "empty")])
