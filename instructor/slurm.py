@@ -36,10 +36,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from string import Template
 
+from sqlalchemy.exc import OperationalError
+
 from instructor import names
 from instructor.autograde import (LOGS, complete_students, discard_partial, ensure_assignment, marker,
                                   questions, resumable, submitted_students)
-from instructor.course import Course
+from instructor.course import Course, NbgraderError
 from instructor.preflight import PreflightFailed
 
 TEMPLATE = Path(__file__).with_name("slurm.sbatch")
@@ -220,8 +222,13 @@ def main(course: Course, args: argparse.Namespace) -> int:
                                  mem=args.mem, output=folder / "%A_%a.out", partition=args.partition,
                                  time_limit=args.time, gres=args.gres))
         job = submit(script)
-    except (FileNotFoundError, PreflightFailed, SlurmError, ValueError, OSError) as err:
+    except (FileNotFoundError, PreflightFailed, SlurmError, ValueError, OSError, NbgraderError) as err:
         print(f"error: {err}")
+        return 2
+    except OperationalError as err:  # the database server cannot be reached
+        print(f"error: cannot open the gradebook {course.db_url.split('?')[0]} "
+              f"({str(err.orig).strip().splitlines()[0] if err.orig else err}): check "
+              f"{names.NBGRADER_DB_URL} and that the server is up; nothing was submitted")
         return 2
     print(f"[{assignment}] submitted job {job}: {tasks} task(s) for {len(todo)} submission(s), "
           f"{args.cpus_per_task} CPU(s) and {args.mem} each (script: {script})", flush=True)

@@ -214,3 +214,18 @@ def test_the_slurm_engine_needs_a_postgresql_gradebook(tmp_path, monkeypatch, ca
     assert "--engine slurm needs a PostgreSQL gradebook" in capsys.readouterr().out
     with pytest.raises(SystemExit):
         autograde.main([ASSIGNMENT, "--root", str(tmp_path), "--engine", "slurm", "--shard", "1/2"])
+
+
+def test_a_tasks_workers_share_the_cpus_slurm_gave_it(monkeypatch):
+    monkeypatch.setenv(names.SLURM_CPUS_PER_TASK, "4")
+    assert autograde.task_cpus() == 4
+    assert autograde.worker_env(0, 2, [])["OMP_NUM_THREADS"] == "2"
+    monkeypatch.setenv(names.SLURM_CPUS_PER_TASK, "")
+    assert autograde.task_cpus() == (os.cpu_count() or 1)
+
+
+def test_the_gpu_check_refuses_to_run_without_a_gpu(monkeypatch, capsys):
+    from bench import gpu_check
+    monkeypatch.setattr(gpu_check, "gpu", lambda: None)
+    assert gpu_check.main(["fashion_vae"]) == 2
+    assert "no usable CUDA GPU here" in capsys.readouterr().out
