@@ -120,7 +120,7 @@ def _memory_mb() -> int:
 
 SLURM_CONF = """\
 ClusterName=vaetest
-SlurmctldHost={host}
+SlurmctldHost={host}(127.0.0.1)
 SlurmctldPort={ctld_port}
 SlurmdPort={d_port}
 SlurmUser=root
