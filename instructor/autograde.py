@@ -178,6 +178,17 @@ def autograde_class(course: Course, assignment: str, jobs: int = 1,
     return done
 
 
+def gradebook(course: Course):
+    """nbgrader's :class:`~nbgrader.api.Gradebook` of ``course`` (a context manager), with a
+    SQLite busy timeout."""
+    from nbgrader.api import Gradebook
+    # A new gradebook is created with the `alembic` command, which sits beside Python.
+    bindir = str(Path(sys.executable).parent)
+    if bindir not in os.environ.get("PATH", "").split(os.pathsep):
+        os.environ["PATH"] = f"{bindir}{os.pathsep}{os.environ.get('PATH', '')}"
+    return Gradebook(with_busy_timeout(course.db_url))
+
+
 def marker(course: Course, assignment: str, student: str) -> Path:
     """The file that says ``student``'s grade of ``assignment`` is complete (:data:`COMPLETE`)."""
     return course.root / "autograded" / student / assignment / COMPLETE
@@ -194,14 +205,14 @@ def mark_complete(course: Course, assignment: str, students) -> None:
 def complete_students(course: Course, assignment: str, students) -> set[str]:
     """Those of ``students`` whose grade is complete: marked (:func:`mark_complete`) and in
     ``course``'s gradebook."""
-    from nbgrader.api import Gradebook
+    from nbgrader.api import MissingEntry
     marked = {s for s in students if marker(course, assignment, s).is_file()}
     if not marked:
         return set()
-    with Gradebook(with_busy_timeout(course.db_url)) as gb:
+    with gradebook(course) as gb:
         try:
             in_gradebook = {s.student_id for s in gb.assignment_submissions(assignment)}
-        except Exception:  # noqa: BLE001 -- no such assignment yet: nothing is complete
+        except MissingEntry:  # no such assignment yet: nothing is complete
             return set()
     return marked & in_gradebook
 
@@ -211,10 +222,10 @@ def discard_partial(course: Course, assignment: str, students) -> list[str]:
     their submission in the gradebook (its grades and comments go with it) and their
     autograded folder, so that no half-written grade is ever read or exported. Returns the
     students whose partial grades were removed."""
-    from nbgrader.api import Gradebook, MissingEntry
+    from nbgrader.api import MissingEntry
     incomplete = sorted(set(students) - complete_students(course, assignment, students))
     removed = []
-    with Gradebook(with_busy_timeout(course.db_url)) as gb:
+    with gradebook(course) as gb:
         for student in incomplete:
             folder = course.root / "autograded" / student / assignment
             found = folder.exists()
@@ -245,12 +256,8 @@ def read_class_list(path: Path, everyone: list[str]) -> list[str]:
 def ensure_assignment(course: Course, assignment: str) -> None:
     """Generate the release if the gradebook does not know ``assignment`` yet (autograde
     compares submissions with the master's cells stored there)."""
-    from nbgrader.api import Gradebook, MissingEntry
-    # A new gradebook is created with the `alembic` command, which sits beside Python.
-    bindir = str(Path(sys.executable).parent)
-    if bindir not in os.environ.get("PATH", "").split(os.pathsep):
-        os.environ["PATH"] = f"{bindir}{os.pathsep}{os.environ.get('PATH', '')}"
-    with Gradebook(with_busy_timeout(course.db_url)) as gb:
+    from nbgrader.api import MissingEntry
+    with gradebook(course) as gb:
         try:
             gb.find_assignment(assignment)
             return
