@@ -25,6 +25,7 @@ import argparse
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -108,6 +109,7 @@ def main(argv: list[str] | None = None) -> int:
                   f"{', '.join(f'{t:.2f}' for t in epochs) or 'none found'}", flush=True)
         print(f"{a}: grades {'identical' if identical else 'DIFFERENT'} on the GPU ({name}) and the CPU",
               flush=True)
+    shutil.rmtree(work, ignore_errors=True)
     Path(args.out).write_text(json.dumps(record, indent=1) + "\n")
     print(f"figures: {args.out}")
     return 0 if same else 1

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -73,6 +74,7 @@ def main(argv: list[str] | None = None) -> int:
         same = cell_scores(on_slurm, a, students) == cell_scores(local, a, students)
         print(f"Slurm ({cluster.version}, one node, 2 CPUs, 2 tasks of 1 CPU): {args.class_size} "
               f"submissions in {slurm_s:.1f} s (cluster started in {cluster.start_s:.1f} s, not counted)")
+    shutil.rmtree(work, ignore_errors=True)
     print(f"overhead: Slurm / local JOBS=2 = {slurm_s / local_s:.2f} ({slurm_s - local_s:+.1f} s); "
           f"grades {'identical' if same else 'DIFFERENT'}")
     return 0 if same else 1
