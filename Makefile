@@ -13,6 +13,16 @@ export PYTHONDONTWRITEBYTECODE := 1
 # Grading kernels run in the bubblewrap sandbox; SANDBOX=off opts out (with a warning).
 export SANDBOX ?= on
 JOBS ?= 2
+# ENGINE=slurm grades the class as one Slurm job array (docs/scaling-out.md): TASKS array
+# tasks of CPUS CPUs and MEM memory each, on PARTITION, within TIME_LIMIT, with GRES (gpu:1).
+ENGINE ?= local
+TASKS ?=
+CPUS ?= 2
+MEM ?= 8G
+PARTITION ?=
+TIME_LIMIT ?=
+GRES ?=
+RESUME ?=
 ASSIGNMENT ?=
 REPORT_ARGS ?=
 NOTEBOOK ?=
@@ -29,6 +39,10 @@ help:
 	@echo "                     autograde every submission in submitted/ with JOBS workers"
 	@echo "make autograde ASSIGNMENT=a STUDENT=s [NOTEBOOK=file.ipynb]"
 	@echo "                     grade one student again [grading another notebook of the submission]"
+	@echo "make autograde ASSIGNMENT=a ENGINE=slurm [TASKS=n CPUS=2 MEM=8G PARTITION=p TIME_LIMIT=02:00:00 GRES=gpu:1]"
+	@echo "                     grade the class as one Slurm job array (PostgreSQL gradebook in NBGRADER_DB_URL)"
+	@echo "make autograde ASSIGNMENT=a RESUME=1 [ENGINE=slurm]"
+	@echo "                     grade only the students with no complete grade (after a failed or killed run)"
 	@echo "make lab             open the course in JupyterLab"
 	@echo "make pdf NOTEBOOK=path/to/notebook.ipynb"
 	@echo "                     print an executed notebook to PDF with headless Chromium (for submission)"
@@ -62,7 +76,11 @@ demo: venv
 
 autograde: venv
 	@test -n "$(ASSIGNMENT)" || { echo "usage: make autograde ASSIGNMENT=<one of: $(notdir $(wildcard source/*))> [JOBS=N]"; exit 2; }
-	$(BIN)/python -m instructor.autograde $(ASSIGNMENT) --jobs $(JOBS) $(if $(STUDENT),--student $(STUDENT)) $(if $(NOTEBOOK),--notebook $(NOTEBOOK))
+ifeq ($(ENGINE),slurm)
+	$(BIN)/python -m instructor.autograde $(ASSIGNMENT) --engine slurm --cpus-per-task $(CPUS) --mem $(MEM) $(if $(TASKS),--tasks $(TASKS)) $(if $(PARTITION),--partition $(PARTITION)) $(if $(TIME_LIMIT),--time $(TIME_LIMIT)) $(if $(GRES),--gres $(GRES)) $(if $(STUDENT),--student $(STUDENT)) $(if $(RESUME),--resume)
+else
+	$(BIN)/python -m instructor.autograde $(ASSIGNMENT) --jobs $(JOBS) $(if $(STUDENT),--student $(STUDENT)) $(if $(NOTEBOOK),--notebook $(NOTEBOOK)) $(if $(RESUME),--resume)
+endif
 
 test: venv
 	$(BIN)/python -m pytest tests -q -p no:cacheprovider -m "not browser" --durations=30

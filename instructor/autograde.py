@@ -11,8 +11,16 @@ nbgrader grades one submission after the other. Here the submissions found in
   runs, so waits are short.
 * PostgreSQL (``NBGRADER_DB_URL=postgresql://...``): concurrent writers are the server's job.
 
-Each worker's kernels get ``cpu_count // N`` CPU threads and, on a host with several GPUs,
-one GPU each (``CUDA_VISIBLE_DEVICES``, dealt round-robin).
+Each worker's kernels get ``cpu_count // N`` CPU threads (in a Slurm task, the task's CPUs
+``// N``) and, on a host with several GPUs, one GPU each (``CUDA_VISIBLE_DEVICES``, dealt
+round-robin).
+
+A student's grade is *complete* once nbgrader has graded the submission and the incident
+audit has written its consequences into the gradebook: then, and only then, a marker
+(:data:`COMPLETE`) is written beside the autograded notebook. A run that is killed before
+leaves no marker; :func:`discard_partial` removes what it wrote, and ``--resume`` grades only
+the students with no complete grade. ``--engine slurm`` grades the class as the tasks of a
+Slurm job array (:mod:`instructor.slurm`).
 """
 from __future__ import annotations
 
@@ -26,12 +34,18 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from instructor import names
 from instructor.course import REPO, Course, NbgraderError, questions
 from instructor.preflight import PreflightFailed
 
 SQLITE_BUSY_TIMEOUT_S = 600
 # Each student's part of the nbgrader log is kept here (course root relative), whatever happened.
 LOGS = "grading-logs"
+
+
+# Written beside a student's autograded notebook once the grade is complete (graded and
+# audited); nbgrader's own files never start with a dot.
+COMPLETE = ".grading-complete"
 
 
 def log_path(root: Path, assignment: str, student: str) -> Path:
@@ -92,8 +106,14 @@ def gpu_ids() -> list[str]:
     return [str(k) for k, line in enumerate(out.splitlines()) if line.startswith("GPU ")]
 
 
+def task_cpus() -> int:
+    """The CPUs this process may use: a Slurm task's ``SLURM_CPUS_PER_TASK``, else the host's."""
+    granted = os.environ.get(names.SLURM_CPUS_PER_TASK, "")
+    return int(granted) if granted.isdigit() and int(granted) > 0 else (os.cpu_count() or 1)
+
+
 def worker_env(worker: int, jobs: int, gpus: list[str], cpus: int | None = None) -> dict[str, str]:
-    threads = str(max(1, (cpus or os.cpu_count() or 1) // jobs))
+    threads = str(max(1, (cpus or task_cpus()) // jobs))
     env = {"OMP_NUM_THREADS": threads, "MKL_NUM_THREADS": threads}
     if len(gpus) > 1:
         env["CUDA_VISIBLE_DEVICES"] = gpus[worker % len(gpus)]
@@ -120,6 +140,8 @@ def autograde_class(course: Course, assignment: str, jobs: int = 1,
         from instructor.preflight import preflight as check_kernels
         log(f"[{assignment}] {check_kernels(course.root, assignment)}", flush=True)
     ensure_assignment(course, assignment)
+    for student in students:  # graded again: complete only once this run has finished it
+        (marker(course, assignment, student)).unlink(missing_ok=True)
     jobs = max(1, min(jobs, len(students)))
     gpus = gpu_ids()
     shared = Course(course.root, db_url=with_busy_timeout(course.db_url))
@@ -156,15 +178,86 @@ def autograde_class(course: Course, assignment: str, jobs: int = 1,
     return done
 
 
-def ensure_assignment(course: Course, assignment: str) -> None:
-    """Generate the release if the gradebook does not know ``assignment`` yet (autograde
-    compares submissions with the master's cells stored there)."""
-    from nbgrader.api import Gradebook, MissingEntry
+def gradebook(course: Course):
+    """nbgrader's :class:`~nbgrader.api.Gradebook` of ``course`` (a context manager), with a
+    SQLite busy timeout."""
+    from nbgrader.api import Gradebook
     # A new gradebook is created with the `alembic` command, which sits beside Python.
     bindir = str(Path(sys.executable).parent)
     if bindir not in os.environ.get("PATH", "").split(os.pathsep):
         os.environ["PATH"] = f"{bindir}{os.pathsep}{os.environ.get('PATH', '')}"
-    with Gradebook(with_busy_timeout(course.db_url)) as gb:
+    return Gradebook(with_busy_timeout(course.db_url))
+
+
+def marker(course: Course, assignment: str, student: str) -> Path:
+    """The file that says ``student``'s grade of ``assignment`` is complete (:data:`COMPLETE`)."""
+    return course.root / "autograded" / student / assignment / COMPLETE
+
+
+def mark_complete(course: Course, assignment: str, students) -> None:
+    """Record that ``students`` are graded and audited (call after :func:`incidents.record`)."""
+    for student in students:
+        path = marker(course, assignment, student)
+        if path.parent.is_dir():
+            path.write_text(f"{time.strftime('%Y-%m-%d %H:%M:%S')} {os.uname().nodename}\n")
+
+
+def complete_students(course: Course, assignment: str, students) -> set[str]:
+    """Those of ``students`` whose grade is complete: marked (:func:`mark_complete`) and in
+    ``course``'s gradebook."""
+    from nbgrader.api import MissingEntry
+    marked = {s for s in students if marker(course, assignment, s).is_file()}
+    if not marked:
+        return set()
+    with gradebook(course) as gb:
+        try:
+            in_gradebook = {s.student_id for s in gb.assignment_submissions(assignment)}
+        except MissingEntry:  # no such assignment yet: nothing is complete
+            return set()
+    return marked & in_gradebook
+
+
+def discard_partial(course: Course, assignment: str, students) -> list[str]:
+    """Remove what an interrupted run left of the grades of ``students`` that are not complete:
+    their submission in the gradebook (its grades and comments go with it) and their
+    autograded folder, so that no half-written grade is ever read or exported. Returns the
+    students whose partial grades were removed."""
+    from nbgrader.api import MissingEntry
+    incomplete = sorted(set(students) - complete_students(course, assignment, students))
+    removed = []
+    with gradebook(course) as gb:
+        for student in incomplete:
+            folder = course.root / "autograded" / student / assignment
+            found = folder.exists()
+            try:
+                gb.remove_submission(assignment, student)
+                found = True
+            except MissingEntry:
+                pass
+            shutil.rmtree(folder, ignore_errors=True)
+            if found:
+                removed.append(student)
+    return removed
+
+
+def read_class_list(path: Path, everyone: list[str]) -> list[str]:
+    """The students listed in ``path`` (one a line), each of which must have a submission."""
+    try:
+        listed = [line.strip() for line in Path(path).read_text().splitlines() if line.strip()]
+    except OSError as err:
+        raise FileNotFoundError(f"Cannot read the class list {path}: {err.strerror}.") from err
+    unknown = sorted(set(listed) - set(everyone))
+    if unknown:
+        raise FileNotFoundError(f"The class list {path} names students with no submission in submitted/: "
+                                f"{', '.join(unknown[:5])}.")
+    return sorted(set(listed))
+
+
+def ensure_assignment(course: Course, assignment: str) -> None:
+    """Generate the release if the gradebook does not know ``assignment`` yet (autograde
+    compares submissions with the master's cells stored there)."""
+    from nbgrader.api import MissingEntry
+    with gradebook(course) as gb:
         try:
             gb.find_assignment(assignment)
             return
@@ -176,52 +269,93 @@ def ensure_assignment(course: Course, assignment: str) -> None:
     course.release(assignment)
 
 
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("assignment")
+    p.add_argument("--jobs", type=int, default=None,
+                   help="parallel workers (default 1; with --engine slurm: per task, default its CPUs)")
+    p.add_argument("--root", default=str(REPO), help="course root (default: this repository)")
+    p.add_argument("--student", help="grade only this student")
+    p.add_argument("--notebook", metavar="FILE",
+                   help="with --student: grade this other notebook of the submission (e.g. a copy "
+                        "holding the work) in place of <assignment>.ipynb, which is kept")
+    p.add_argument("--shard", default="0/1", metavar="I/N",
+                   help="grade only the I-th of N slices of the class (0-based), e.g. one "
+                        "task of a Slurm job array; default: the whole class")
+    p.add_argument("--class-list", metavar="FILE",
+                   help="the class to grade (and to cut into shards): these students, one a line, "
+                        "instead of every submission")
+    p.add_argument("--resume", action="store_true",
+                   help="grade only the students with no complete grade (after a run that failed "
+                        "or was killed); what such a run left half-written is removed first")
+    cluster = p.add_argument_group("grading on a Slurm cluster (--engine slurm; instructor/slurm.py)")
+    cluster.add_argument("--engine", choices=names.ENGINES, default=names.ENGINE_LOCAL,
+                         help="local: workers on this machine (default); slurm: one sbatch job array, "
+                              "writing to the PostgreSQL gradebook of $NBGRADER_DB_URL")
+    cluster.add_argument("--tasks", type=int, help="array tasks (default: one per 4 submissions, at most 50)")
+    cluster.add_argument("--cpus-per-task", type=int, default=2, help="CPUs per task (default 2)")
+    cluster.add_argument("--mem", default="8G", help="memory per task, as sbatch --mem takes it (default 8G)")
+    cluster.add_argument("--partition", help="Slurm partition (default: the cluster's)")
+    cluster.add_argument("--time", help="time limit per task, as sbatch --time takes it, e.g. 02:00:00")
+    cluster.add_argument("--gres", help="generic resources per task, e.g. gpu:1 (the task's workers "
+                                        "share out its GPUs)")
+    cluster.add_argument("--template", metavar="FILE",
+                         help="the sbatch script's template (default instructor/slurm.sbatch)")
+    cluster.add_argument("--poll", type=float, default=5.0, help="seconds between progress checks (default 5)")
+    return p
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("assignment")
-    parser.add_argument("--jobs", type=int, default=1, help="parallel workers (default 1)")
-    parser.add_argument("--root", default=str(REPO), help="course root (default: this repository)")
-    parser.add_argument("--student", help="grade only this student")
-    parser.add_argument("--notebook", metavar="FILE",
-                        help="with --student: grade this other notebook of the submission (e.g. a copy "
-                             "holding the work) in place of <assignment>.ipynb, which is kept")
-    parser.add_argument("--shard", default="0/1", metavar="I/N",
-                        help="grade only the I-th of N slices of the class (0-based), e.g. one "
-                             "task of a Slurm job array; default: the whole class")
-    args = parser.parse_args(argv)
-    if args.jobs < 1:
-        parser.error("--jobs must be at least 1")
+    p = parser()
+    args = p.parse_args(argv)
+    if args.jobs is not None and args.jobs < 1:
+        p.error("--jobs must be at least 1")
     try:
         shard, shards = (int(v) for v in args.shard.split("/"))
         assert 0 <= shard < shards
     except (ValueError, AssertionError):
-        parser.error(f"--shard must be I/N with 0 <= I < N, not {args.shard!r}")
+        p.error(f"--shard must be I/N with 0 <= I < N, not {args.shard!r}")
+    if args.notebook and not args.student:
+        p.error("--notebook needs --student")
+    if args.engine == names.ENGINE_SLURM and (args.notebook or shards > 1 or args.class_list):
+        p.error("--engine slurm grades the whole class (or --student): it makes the shards and the "
+                "class list itself")
     from instructor import sandbox
     from instructor.audit import incidents
     from instructor.report import question_table
-    course = Course(args.root)
+    # The gradebook: $NBGRADER_DB_URL (e.g. PostgreSQL, shared by the machines), else SQLite.
+    course = Course(args.root, db_url=os.environ.get(names.NBGRADER_DB_URL) or None)
     try:
         sandbox.announce(root=course.root)
     except sandbox.SandboxUnavailable as err:
         print(f"error: {err}")
         return 2
-    if args.notebook and not args.student:
-        parser.error("--notebook needs --student")
+    if args.engine == names.ENGINE_SLURM:
+        from instructor import slurm
+        return slurm.main(course, args)
     start = time.perf_counter()
     try:
         if args.notebook:
             grade_other_notebook(course, args.assignment, args.student, args.notebook)
         everyone = submitted_students(course, args.assignment)
+        if args.class_list:
+            everyone = read_class_list(args.class_list, everyone)
         if args.student:
             if args.student not in everyone:
                 raise FileNotFoundError(f"No submission of {args.assignment!r} by {args.student!r} in "
                                         f"{course.root / 'submitted'}.")
             everyone = [args.student]
+        if args.resume:
+            everyone, nothing = resumable(course, args.assignment, everyone)
+            if not everyone:
+                print(nothing)
+                return 0
         if shards > 1 and everyone and not everyone[shard::shards]:
             print(f"shard {shard}/{shards}: nothing to grade (the class has {len(everyone)} submissions)")
             return 0
-        runs = autograde_class(course, args.assignment, jobs=args.jobs,
-                               students=everyone[shard::shards] if shards > 1 or args.student else None)
+        whole = args.student is None and not args.class_list and not args.resume and shards == 1
+        runs = autograde_class(course, args.assignment, jobs=args.jobs or 1,
+                               students=None if whole else everyone[shard::shards])
     except (FileNotFoundError, PreflightFailed) as err:  # PreflightFailed: no grade written
         print(f"error: {err}")
         return 2
@@ -229,6 +363,8 @@ def main(argv: list[str] | None = None) -> int:
     students = [s for r in runs for s in r.students]
     audits = incidents.audit(course.root, args.assignment, students)
     incidents.record(course, args.assignment, audits)
+    faulty = {s for s in students if (audits[s].not_graded or "").startswith(incidents.GRADER_FAULT)}
+    mark_complete(course, args.assignment, [s for s in students if s not in faulty])
     not_graded = {s for s in students if audits[s].not_graded}
     grades = {s: g for s, g in course.grades(args.assignment).items() if s in students and s not in not_graded}
     print(question_table(args.assignment, grades, questions(args.assignment, course.root), not_graded))
@@ -241,7 +377,20 @@ def main(argv: list[str] | None = None) -> int:
               "and the gradebook marks them as not graded")
     # A submission the grader itself failed on fails the run; one not graded for a reason in
     # the submission (no notebook, not a notebook) does not.
-    return 1 if any(audits[s].not_graded.startswith(incidents.GRADER_FAULT) for s in not_graded) else 0
+    return 1 if faulty else 0
+
+
+def resumable(course: Course, assignment: str, students: list[str]) -> tuple[list[str], str]:
+    """For ``--resume``: those of ``students`` with no complete grade, after removing what an
+    interrupted run left of their grades, and the sentence to print when there are none."""
+    todo = sorted(set(students) - complete_students(course, assignment, students))
+    removed = discard_partial(course, assignment, todo)
+    if removed:
+        print(f"[{assignment}] removed the partial grades of {len(removed)} submission(s) an interrupted "
+              f"run left: {', '.join(removed)}")
+    print(f"[{assignment}] resuming: {len(todo)} of {len(students)} submission(s) have no complete grade"
+          + (f": {', '.join(todo[:10])}{', ...' if len(todo) > 10 else ''}" if todo else ""))
+    return todo, f"[{assignment}] every submission has a complete grade: nothing to grade"
 
 
 def grade_other_notebook(course: Course, assignment: str, student: str, notebook: str) -> Path:

@@ -28,3 +28,14 @@ NBGRADER_DB_URL = "NBGRADER_DB_URL"
 # it was not run because the kernel had died in an earlier cell.
 KERNEL_DIED = "KernelDied"
 NOT_RUN = "NotRun"
+
+# Where a class is graded: workers on this machine, or the tasks of a Slurm job array
+# (instructor.autograde --engine, make autograde ENGINE=...).
+ENGINE_LOCAL = "local"
+ENGINE_SLURM = "slurm"
+ENGINES = (ENGINE_LOCAL, ENGINE_SLURM)
+# Set by Slurm in a task's environment: its CPUs (the workers share them out), its index in
+# the job array, and where clients find the cluster's configuration.
+SLURM_CPUS_PER_TASK = "SLURM_CPUS_PER_TASK"
+SLURM_ARRAY_TASK_ID = "SLURM_ARRAY_TASK_ID"
+SLURM_CONF = "SLURM_CONF"

@@ -68,6 +68,20 @@ def question_scores(catalogue, grades):
     return by_question(grades, catalogue.questions)
 
 
+# Lines a test asks to see at the end of the run, whatever pytest's capture (report_line).
+_REPORT: list[str] = []
+
+
+def report_line(line: str) -> None:
+    """Print ``line`` in the run's terminal summary (e.g. how long the Slurm test took)."""
+    _REPORT.append(line)
+
+
+def pytest_terminal_summary(terminalreporter):
+    for line in _REPORT:
+        terminalreporter.write_line(line)
+
+
 def pytest_configure(config):
     config.addinivalue_line("markers", "browser: drives JupyterLab in headless Chromium "
                                        "(tests/test_browser.py; make test-browser)")

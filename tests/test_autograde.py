@@ -79,3 +79,29 @@ def test_shards_split_the_class_and_bad_shards_are_refused(tmp_path, capsys):
         with pytest.raises(SystemExit):
             autograde.main([ASSIGNMENT, "--root", str(tmp_path), "--shard", bad])
     assert autograde.submitted_students(course, ASSIGNMENT) == ["s0", "s1", "s2"]
+
+
+# nbgrader's own add_submission makes SQLAlchemy warn about its session's autoflush.
+@pytest.mark.filterwarnings("ignore:Object of type <SubmittedAssignment> not in session")
+def test_resume_removes_half_written_grades_and_keeps_the_complete_ones(tmp_path, capsys):
+    course = Course.scratch(tmp_path, [ASSIGNMENT])
+    everyone = ["complete", "half-written", "never-started"]
+    for student in everyone:
+        course.submit(student, ASSIGNMENT, "{}")
+    with autograde.gradebook(course) as gb:
+        gb.add_assignment(ASSIGNMENT)
+        for student in everyone[:2]:
+            gb.add_student(student)
+            gb.add_submission(ASSIGNMENT, student)
+            (tmp_path / "autograded" / student / ASSIGNMENT).mkdir(parents=True)
+    autograde.mark_complete(course, ASSIGNMENT, ["complete"])
+    assert autograde.complete_students(course, ASSIGNMENT, everyone) == {"complete"}
+
+    todo, _ = autograde.resumable(course, ASSIGNMENT, everyone)
+    assert todo == ["half-written", "never-started"]
+    assert "removed the partial grades of 1 submission(s) an interrupted run left: half-written" \
+        in capsys.readouterr().out
+    assert not (tmp_path / "autograded" / "half-written").joinpath(ASSIGNMENT).exists()
+    with autograde.gradebook(course) as gb:
+        assert [s.student_id for s in gb.assignment_submissions(ASSIGNMENT)] == ["complete"]
+    assert autograde.discard_partial(course, ASSIGNMENT, everyone) == []
