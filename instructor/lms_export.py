@@ -110,6 +110,7 @@ def collect(gradebook, assignments: list[str], root: Path = REPO) -> tuple[list[
 
     from instructor.course import questions as question_map
     from instructor.export import submission_status
+    from instructor.marking import written_questions
     plugin = late_plugin(root)
     items: list[Item] = []
     rows = {s.id: StudentRow(s.id, s.first_name or "", s.last_name or "", s.email or "", s.lms_user_id or "")
@@ -117,7 +118,8 @@ def collect(gradebook, assignments: list[str], root: Path = REPO) -> tuple[list[
     for assignment in assignments:
         record = gradebook.find_assignment(assignment)
         questions = question_map(assignment, root)
-        written = [c.name for nb in record.notebooks for c in nb.grade_cells if c.cell_type == "markdown"]
+        in_gradebook = {c.name for nb in record.notebooks for c in nb.grade_cells if c.cell_type == "markdown"}
+        written = [q.grade_id for q in written_questions(assignment, root) if q.grade_id in in_gradebook]
         max_of = {c.name: c.max_score for nb in record.notebooks for c in nb.grade_cells}
         keys = [(item_label(assignment, q), cells) for q, cells in questions.items()] + \
                [(item_label(assignment, gid), [gid]) for gid in written]
@@ -213,8 +215,9 @@ def main(argv: list[str] | None = None) -> int:
             parser.error(f"not in the gradebook: {', '.join(unknown)} (it has {', '.join(known) or 'none'})")
         try:
             items, rows = collect(gb, chosen, root)
-        except MissingEntry as err:
-            parser.error(f"the gradebook does not match source/: {err}")
+        except (MissingEntry, KeyError) as err:
+            parser.error(f"the gradebook does not match source/ ({err}): autograde the submissions again "
+                         "after changing a master")
     dest = Path(args.to or root / f"grades-{args.platform}.csv")
     write(args.platform, dest, items, rows)
     empty = sum(r.scores[i.name] is None for r in rows for i in items if i.name.endswith(" total"))

@@ -31,6 +31,8 @@ from instructor import notebooks
 from instructor.course import REPO
 
 SCHEME = re.compile(r"\*\*Mark scheme")
+# A part of a mark scheme: a list item opening with its points, "- **0.5**: what earns them".
+PART = re.compile(r"^- \*\*(\d+(?:\.\d+)?)\*\*:", re.M)
 
 
 class MarkingError(ValueError):
@@ -53,8 +55,9 @@ class Question:
 @dataclass
 class Answer:
     """One student's answer to a question: the markdown they wrote (``None`` when the
-    autograded notebook or its answer cell is missing), the manual score in the gradebook
-    (``None``: not marked yet) and the question's maximum."""
+    autograded notebook or its answer cell is missing), its points in the gradebook (the
+    manual score, else nbgrader's automatic 0 for an answer left as released; ``None``: not
+    marked yet) and the question's maximum."""
     student: str
     text: str | None
     score: float | None
@@ -135,7 +138,9 @@ def answers(gradebook, assignment: str, q: Question, root: Path = REPO) -> list[
         if path.exists():
             cell = next((c for c in notebooks.read(path).cells if notebooks.grade_id(c) == q.grade_id), None)
             text = cell.source if cell is not None else None
-        out.append(Answer(submission.student_id, text, grade.manual_score, float(grade.max_score)))
+        # A TA's mark, else nbgrader's: autograde gives 0 to an answer left as released.
+        score = grade.manual_score if grade.manual_score is not None else grade.auto_score
+        out.append(Answer(submission.student_id, text, score, float(grade.max_score)))
     return out
 
 
@@ -169,6 +174,10 @@ STYLE = """body{font-family:system-ui,sans-serif;max-width:60rem;margin:1rem aut
 input[type=number]{width:5rem}"""
 
 
+def _points(points: float) -> str:
+    return f"{points:g} point" + ("" if points == 1 else "s")
+
+
 def render_question(assignment: str, q: Question, rows: list[Answer], xsrf_html: str,
                     notice: str = "", error: str = "") -> str:
     """The marking page of one question (HTML): key at the top, then one form row per answer."""
@@ -176,7 +185,7 @@ def render_question(assignment: str, q: Question, rows: list[Answer], xsrf_html:
     parts = [f"<!doctype html><html><head><meta charset='utf-8'><title>{e(assignment)} {e(q.grade_id)}: marking</title>"
              f"<style>{STYLE}</style></head><body>",
              f"<p><a href='/'>All questions of {e(assignment)}</a></p>",
-             f"<h1>{e(assignment)}: <code>{e(q.grade_id)}</code> ({q.points:g} points)</h1>"]
+             f"<h1>{e(assignment)}: <code>{e(q.grade_id)}</code> ({_points(q.points)})</h1>"]
     if notice:
         parts.append(f"<p class='notice' id='notice'>{e(notice)}</p>")
     if error:
@@ -206,7 +215,7 @@ def render_index(assignment: str, summary: list[tuple[Question, int, int]]) -> s
     """The list of written questions with how many answers are marked."""
     e = html.escape
     rows = "".join(f"<li><a href='/question/{e(q.grade_id, quote=True)}'>{e(q.grade_id)}</a> "
-                   f"({q.points:g} points): {done} of {total} marked</li>" for q, done, total in summary)
+                   f"({_points(q.points)}): {done} of {total} marked</li>" for q, done, total in summary)
     return (f"<!doctype html><html><head><meta charset='utf-8'><title>{e(assignment)}: marking</title>"
             f"<style>{STYLE}</style></head><body><h1>{e(assignment)}: written questions</h1><ul>{rows}</ul></body></html>")
 

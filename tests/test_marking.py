@@ -12,7 +12,6 @@ from nbgrader.api import Gradebook
 from instructor import marking, notebooks
 from instructor.course import REPO, assignment_names
 
-PART = re.compile(r"^- \*\*(\d+(?:\.\d+)?)\*\*:", re.M)
 
 
 def written_cells(assignment):
@@ -27,7 +26,7 @@ def test_every_mark_scheme_names_what_earns_each_part(assignment):
     the parts add up to the question's points, and partial credit below a part is spelled
     out, so a TA need not guess."""
     for q in marking.written_questions(assignment):
-        parts = [float(p) for p in PART.findall(q.mark_scheme)]
+        parts = [float(p) for p in marking.PART.findall(q.mark_scheme)]
         assert len(parts) >= 2, f"{q.grade_id}: the mark scheme should list its parts as '- **0.5**: ...'"
         assert sum(parts) == q.points, f"{q.grade_id}: the parts add up to {sum(parts)}, not {q.points:g} points"
         partial = re.findall(r"\*\*(0\.25)\*\* (?:for|if|in all)", q.mark_scheme)
@@ -75,7 +74,8 @@ def test_the_page_shows_key_and_every_answer_and_escapes_student_html(course):
     with Gradebook(db(course)) as gb:
         rows = marking.answers(gb, "fashion_vae", q, course)
     assert [a.student for a in rows] == ["demo-blank", "demo-mistakes", "demo-reference"]
-    assert all(a.score is None for a in rows), "the demo's written answers wait for a mark"
+    assert [a.score for a in rows] == [0, None, None], \
+        "nbgrader gives 0 to the answer left as released; the others wait for a mark"
     page = marking.render_question("fashion_vae", q, rows, "<input type='hidden' name='_xsrf' value='t'>")
     assert "Mark scheme" in page and "Model answer" in page and "Do the images change consistently" in page
     assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in page and "<script" not in page
