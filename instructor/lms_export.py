@@ -31,8 +31,10 @@ Layouts (each platform's documented import format):
 - **Canvas** (Instructure, "How do I import grades in the Gradebook?"; the column list as
   in teaching.resources.osu.edu, "Import a CSV file to Carmen Grades"): ``Student``
   (``Last, First``), ``ID``, ``SIS User ID``, ``SIS Login ID``, ``Section``, then one
-  column per assignment; the second row is ``Points Possible``. A column named without a
-  Canvas id, as here, creates a new assignment on import.
+  column per assignment, named ``<name> (<Canvas assignment id>)`` as Canvas's own export
+  names it when the ids are given (``--canvas-ids``, a JSON object ``{item name: id}``),
+  else ``<name>``, which creates a new assignment on import; the second row is
+  ``Points Possible``.
 - **Moodle** ("Grade import", docs.moodle.org/311/en/Grade_import): a header row and one
   row per user; the user is matched through a column the teacher maps (``ID number`` to
   ``useridnumber`` or ``Email address`` to ``useremail``) and each grade column is mapped to
@@ -50,6 +52,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -165,13 +168,22 @@ def _points(value: float | None) -> str:
     return "" if value is None else f"{value:g}"
 
 
-def write(platform: str, path: Path, items: list[Item], rows: list[StudentRow]) -> Path:
-    """Write the ``platform``'s import CSV (one of :data:`PLATFORMS`) to ``path``.
+def write(platform: str, path: Path, items: list[Item], rows: list[StudentRow],
+          canvas_ids: dict[str, int | str] | None = None) -> Path:
+    """Write the ``platform``'s import CSV (one of :data:`PLATFORMS`) to ``path``;
+    ``canvas_ids`` (``{item name: Canvas assignment id}``, Canvas only) names the columns of
+    existing Canvas assignments.
 
-    Raises ``ValueError`` for another platform name.
+    Raises ``ValueError`` for another platform name, or for ``canvas_ids`` naming an item
+    that is not exported (the message lists the item names).
     """
     if platform not in PLATFORMS:
         raise ValueError(f"unknown platform {platform!r}: choose one of {', '.join(PLATFORMS)}")
+    canvas_ids = canvas_ids or {}
+    unknown = sorted(set(canvas_ids) - {i.name for i in items})
+    if unknown:
+        raise ValueError(f"--canvas-ids names items that are not exported: {', '.join(unknown)}; "
+                         f"the items are: {', '.join(i.name for i in items)}")
     with open(path, "w", newline="", encoding="utf-8") as fh:
         out = csv.writer(fh)
         if platform == "brightspace":
@@ -181,7 +193,8 @@ def write(platform: str, path: Path, items: list[Item], rows: list[StudentRow]) 
                 out.writerow([f"#{r.lms_user_id}" if r.lms_user_id else "", f"#{r.student_id}",
                               *(_points(r.scores[i.name]) for i in items), "#"])
         elif platform == "canvas":
-            out.writerow(["Student", "ID", "SIS User ID", "SIS Login ID", "Section", *(i.name for i in items)])
+            out.writerow(["Student", "ID", "SIS User ID", "SIS Login ID", "Section",
+                          *(f"{i.name} ({canvas_ids[i.name]})" if i.name in canvas_ids else i.name for i in items)])
             out.writerow(["    Points Possible", "", "", "", "", *(f"{i.max_score:g}" for i in items)])
             for r in rows:
                 name = ", ".join(p for p in (r.last_name, r.first_name) if p) or r.student_id
@@ -202,10 +215,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--to", help="output CSV (default: grades-<platform>.csv in the course root)")
     parser.add_argument("--root", default=str(REPO), help="course root (default: this repository)")
     parser.add_argument("--db-url", help="gradebook (default: <root>/gradebook.db)")
+    parser.add_argument("--canvas-ids", help="Canvas only: a JSON file {item name: Canvas assignment id}, "
+                                             "to update existing assignments")
     args = parser.parse_args(argv)
     root = Path(args.root).resolve()
     if not args.db_url and not (root / "gradebook.db").exists():
         parser.error(f"no gradebook at {root / 'gradebook.db'}: autograde the submissions first")
+    canvas_ids = None
+    if args.canvas_ids:
+        if args.platform != "canvas":
+            parser.error("--canvas-ids is for the canvas export only")
+        try:
+            canvas_ids = json.loads(Path(args.canvas_ids).read_text())
+        except (OSError, ValueError) as err:
+            parser.error(f"cannot read --canvas-ids {args.canvas_ids}: {err}; "
+                         'give a JSON object such as {"vae_cvae total": 12345}')
+        if not isinstance(canvas_ids, dict):
+            parser.error('--canvas-ids must hold a JSON object such as {"vae_cvae total": 12345}')
     from nbgrader.api import Gradebook, MissingEntry
     with Gradebook(args.db_url or f"sqlite:///{root / 'gradebook.db'}") as gb:
         known = [a.name for a in gb.assignments]
@@ -219,7 +245,10 @@ def main(argv: list[str] | None = None) -> int:
             parser.error(f"the gradebook does not match source/ ({err}): autograde the submissions again "
                          "after changing a master")
     dest = Path(args.to or root / f"grades-{args.platform}.csv")
-    write(args.platform, dest, items, rows)
+    try:
+        write(args.platform, dest, items, rows, canvas_ids)
+    except ValueError as err:
+        parser.error(str(err))
     empty = sum(r.scores[i.name] is None for r in rows for i in items if i.name.endswith(" total"))
     print(f"{dest}: {len(rows)} students, {len(items)} grade items"
           + (f"; {empty} total(s) left empty (not marked, withheld, not graded)" if empty else ""))

@@ -81,6 +81,21 @@ def test_canvas_layout():
     assert all(len(r) == len(header) for r in body)
 
 
+def test_canvas_columns_name_existing_assignments_by_id(course, tmp_path):
+    """With Canvas's assignment ids the columns read ``<name> (<id>)``, as in Canvas's own
+    export, so an import updates those assignments instead of creating new ones."""
+    ids = tmp_path / "ids.json"
+    ids.write_text('{"fashion_vae total": 4242, "fashion_vae traverse": "77"}')
+    out = tmp_path / "canvas.csv"
+    assert lms_export.main(["canvas", ASSIGNMENT, "--root", str(course), "--to", str(out), "--canvas-ids", str(ids)]) == 0
+    header = rows(out)[0]
+    assert header[-1] == "fashion_vae total (4242)" and "fashion_vae traverse (77)" in header
+    assert header[5] == "fashion_vae test_encoder_shapes", "items without an id keep their name"
+    ids.write_text('{"fashion_vae totl": 1}')
+    with pytest.raises(SystemExit):
+        lms_export.main(["canvas", ASSIGNMENT, "--root", str(course), "--to", str(out), "--canvas-ids", str(ids)])
+
+
 def test_moodle_layout():
     """One identifier column to map (ID number -> useridnumber, Email address -> useremail)
     and one column per grade item (Moodle, "Grade import")."""
