@@ -256,9 +256,9 @@ def make_app(assignment: str, root: Path, db_url: str, token: str):
             q = self._question(grade_id)
             with Gradebook(db_url) as gb:
                 rows = answers(gb, assignment, q, root)
+            saved = self.get_query_argument("saved", "")
             self.write(render_question(assignment, q, rows, self.xsrf_form_html(),
-                                       notice=self.get_query_argument("saved", "") and
-                                       f"Saved {self.get_query_argument('saved')} mark(s) to the gradebook."))
+                                       notice=f"Saved {int(saved)} mark(s) to the gradebook." if saved.isdigit() else ""))
 
         def post(self, grade_id: str):
             q = self._question(grade_id)

@@ -105,3 +105,51 @@ def test_unknown_question_or_assignment_says_what_to_choose(course):
         marking.question("fashion_vae", "answer_nope", course)
     with pytest.raises(marking.MarkingError, match="choose one of fashion_vae"):
         marking.written_questions("no_such_assignment", course)
+
+
+def test_the_server_asks_for_the_token_and_the_xsrf_check_and_saves(course):
+    """The tornado app over HTTP: no token, no page; a save without the XSRF token is
+    refused; a save with it lands in the gradebook."""
+    import asyncio
+    import http.cookiejar
+    import threading
+    import urllib.error
+    import urllib.parse
+    import urllib.request
+
+    import tornado.httpserver
+    import tornado.netutil
+
+    app = marking.make_app("fashion_vae", course, db(course), "secret-token")
+    sockets = tornado.netutil.bind_sockets(0, address="127.0.0.1")
+    port = sockets[0].getsockname()[1]
+    loop = asyncio.new_event_loop()
+
+    def serve():
+        asyncio.set_event_loop(loop)
+        tornado.httpserver.HTTPServer(app).add_sockets(sockets)
+        loop.run_forever()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    base = f"http://127.0.0.1:{port}/question/answer_selection"
+    try:
+        with pytest.raises(urllib.error.HTTPError, match="403"):
+            urllib.request.urlopen(base, timeout=30)
+        browser = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
+        page = browser.open(f"{base}?token=secret-token", timeout=30).read().decode()
+        xsrf = re.search(r'name="_xsrf" value="([^"]+)"', page).group(1)
+        with pytest.raises(urllib.error.HTTPError, match="403"):
+            browser.open(base, urllib.parse.urlencode({"score:demo-mistakes": "1"}).encode(), timeout=30)
+        reply = browser.open(base, urllib.parse.urlencode({"_xsrf": xsrf, "score:demo-mistakes": "0.5"}).encode(),
+                             timeout=30)
+        assert reply.geturl().endswith("?saved=1") and "Saved 1 mark(s) to the gradebook." in reply.read().decode()
+        with pytest.raises(urllib.error.HTTPError, match="400") as refused:
+            browser.open(base, urllib.parse.urlencode({"_xsrf": xsrf, "score:demo-mistakes": "many"}).encode(),
+                         timeout=30)
+        assert "&#x27;many&#x27; is not a number of points" in refused.value.read().decode()
+    finally:
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(timeout=10)
+    with Gradebook(db(course)) as gb:
+        assert gb.find_grade("answer_selection", "fashion_vae", "fashion_vae", "demo-mistakes").manual_score == 0.5
