@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import json
 import os
-from html import escape as html_escape
 import re
 import secrets
 import shutil
@@ -543,6 +542,8 @@ def _gradebook_mark(root: Path, student: str):
 
 
 def test_marking_view_shows_the_key_and_answers_and_saves_a_mark(browser, demo_run, tmp_path_factory):
+    from html import escape as html_escape
+
     from instructor import marking
     root = _marking_course(demo_run, tmp_path_factory)
     process, url = _start_marking_server(root, tmp_path_factory.mktemp("marking-log") / "marking.log")
