@@ -27,8 +27,10 @@ ASSIGNMENT ?=
 REPORT_ARGS ?=
 NOTEBOOK ?=
 STUDENT ?=
+QUESTION ?=
+LMS ?=
 
-.PHONY: help venv release demo autograde test test-browser lab pdf grading-report clean
+.PHONY: help venv release demo autograde test test-browser lab marking lms-export pdf grading-report clean
 
 help:
 	@echo "make demo            generate the releases and autograde the demo submissions"
@@ -44,6 +46,10 @@ help:
 	@echo "make autograde ASSIGNMENT=a RESUME=1 [ENGINE=slurm]"
 	@echo "                     grade only the students with no complete grade (after a failed or killed run)"
 	@echo "make lab             open the course in JupyterLab"
+	@echo "make marking ASSIGNMENT=vae_cvae [QUESTION=answer_10_6h]"
+	@echo "                     mark one written question across the class, with its mark scheme (docs/marking.md)"
+	@echo "make lms-export LMS=brightspace|canvas|moodle [ASSIGNMENT=a]"
+	@echo "                     grades per question and in total, in the LMS's import CSV (grades-<LMS>.csv)"
 	@echo "make pdf NOTEBOOK=path/to/notebook.ipynb"
 	@echo "                     print an executed notebook to PDF with headless Chromium (for submission)"
 	@echo "make grading-report  grade the mutant/variant catalogue, the reference under 30 seeds, and print the verdicts"
@@ -94,6 +100,15 @@ test-browser: venv
 lab: venv
 	$(BIN)/jupyter lab --notebook-dir=$(CURDIR) $(if $(filter 0,$(shell id -u)),--allow-root)
 
+# The marking view: every answer to one written question on one page, marks into the gradebook.
+marking: venv
+	@test -n "$(ASSIGNMENT)" || { echo "usage: make marking ASSIGNMENT=<one of: $(notdir $(wildcard source/*))> [QUESTION=<answer cell's grade_id>]"; exit 2; }
+	$(BIN)/python -m instructor.marking $(ASSIGNMENT) $(if $(QUESTION),--question $(QUESTION))
+
+lms-export: venv
+	@test -n "$(LMS)" || { echo "usage: make lms-export LMS=<brightspace|canvas|moodle> [ASSIGNMENT=<a>]"; exit 2; }
+	$(BIN)/python -m instructor.lms_export $(LMS) $(ASSIGNMENT)
+
 # The PDF goes beside the notebook (same name, .pdf); see helpers/pdf.py.
 pdf: venv
 	@test -n "$(NOTEBOOK)" || { echo "usage: make pdf NOTEBOOK=path/to/notebook.ipynb (run all cells and save it first)"; exit 2; }
@@ -103,4 +118,4 @@ grading-report: venv
 	$(BIN)/python -m instructor.quality.grading_report --jobs $(JOBS) $(REPORT_ARGS) $(ASSIGNMENT)
 
 clean:
-	rm -rf submitted autograded/*/ feedback gradebook.db grades.csv gradebook.csv
+	rm -rf submitted autograded/*/ feedback gradebook.db grades.csv gradebook.csv grades-brightspace.csv grades-canvas.csv grades-moodle.csv

@@ -494,3 +494,114 @@ def test_loss_plot_and_progress_line_update_while_the_cell_runs(page, lab):
     assert len(epochs) >= 3, f"the progress line should update in place while the loop runs; saw {lines}"
     assert len(images) >= 3, f"the loss figure should be redrawn while the loop runs; saw {len(images)} versions"
     assert re.search(r"live check in \d+\.\d s \| epoch 5/5 .* img/s", lines[-1]), lines[-1]
+
+
+# ---------------------------------------------------------------- the marking view
+# A TA's path through `make marking` (instructor/marking.py) on a copy of the demo's graded
+# fashion_vae course: its own server, page and helpers, so that it runs without JupyterLab.
+MARKING_QUESTION = "answer_traverse"
+HOSTILE_ANSWER = ('Smooth rows.<script>window.__marked_xss = 1</script>'
+                  '<img src="x" onerror="window.__marked_xss = 2">')
+
+
+def _marking_course(demo_run, tmp_path_factory) -> Path:
+    """A copy of the graded demo course whose demo-mistakes answer carries HTML and a script."""
+    root, _ = demo_run(ASSIGNMENT)
+    copy = tmp_path_factory.mktemp("marking-browser-course")
+    for name in ("source", "release", "autograded", "nbgrader_config.py", "gradebook.db"):
+        (shutil.copytree if (root / name).is_dir() else shutil.copy)(root / name, copy / name)
+    path = copy / "autograded" / "demo-mistakes" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
+    nb = notebooks.read(path)
+    next(c for c in nb.cells if notebooks.grade_id(c) == MARKING_QUESTION).source = HOSTILE_ANSWER
+    nbformat.write(nb, str(path))
+    return copy
+
+
+def _start_marking_server(root: Path, log: Path) -> tuple[subprocess.Popen, str]:
+    """``python -m instructor.marking`` on ``root``; returns the process and the URL it prints."""
+    process = subprocess.Popen([sys.executable, "-m", "instructor.marking", ASSIGNMENT, "--root", str(root),
+                                "--question", MARKING_QUESTION], stdout=log.open("w"), stderr=subprocess.STDOUT,
+                               stdin=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.monotonic() + STARTUP_TIMEOUT
+    while time.monotonic() < deadline:
+        found = re.search(r"open (http://127\.0\.0\.1:\d+/\S+)", log.read_text())
+        if found:
+            return process, found.group(1)
+        if process.poll() is not None:
+            break
+        time.sleep(0.3)
+    os.killpg(process.pid, signal.SIGTERM)
+    raise RuntimeError(f"the marking server did not start:\n{log.read_text()[-3000:]}")
+
+
+def _gradebook_mark(root: Path, student: str):
+    from nbgrader.api import Gradebook
+    with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gb:
+        grade = gb.find_grade(MARKING_QUESTION, ASSIGNMENT, ASSIGNMENT, student)
+        return grade.manual_score, grade.needs_manual_grade
+
+
+def test_marking_view_shows_the_key_and_answers_and_saves_a_mark(browser, demo_run, tmp_path_factory):
+    from html import escape as html_escape
+
+    from instructor import marking
+    root = _marking_course(demo_run, tmp_path_factory)
+    process, url = _start_marking_server(root, tmp_path_factory.mktemp("marking-log") / "marking.log")
+    context = browser.new_context(viewport=VIEWPORT)
+    try:
+        page = context.new_page()
+        page.set_default_timeout(30_000)
+        errors: list[str] = []
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        page.goto(url)
+        question = marking.question(ASSIGNMENT, MARKING_QUESTION, root)
+        assert page.locator("h1").inner_text() == f"{ASSIGNMENT}: {MARKING_QUESTION} (1 point)"
+        assert "Do the images change consistently" in page.locator("#prompt").inner_text()
+        assert "Yes: along each row the images morph smoothly" in page.locator("#model-answer").inner_text()
+        scheme = page.locator("#mark-scheme")
+        assert scheme.locator("li").count() == len(marking.PART.findall(question.mark_scheme)) == 3, \
+            "the scheme's three parts show as a list"
+        assert "0.25" in scheme.inner_text() and "what the first dimension controls" in scheme.inner_text()
+        students = page.locator(".answer").evaluate_all("els => els.map(e => e.dataset.student)")
+        assert students == ["demo-blank", "demo-mistakes", "demo-reference"]
+        assert page.locator(".answer.unmarked").count() == 2
+        blank = page.locator(".answer[data-student='demo-blank']")
+        assert "YOUR ANSWER HERE" in blank.inner_text() and blank.locator("input").input_value() == "0", \
+            "nbgrader's 0 for an answer left as released shows in its box"
+        # The student's HTML is text: shown literally, never run, no element made of it.
+        hostile = page.locator(".answer[data-student='demo-mistakes'] .text").inner_text()
+        assert "<script>window.__marked_xss = 1</script>" in hostile and '<img src="x"' in hostile
+        assert page.locator("script").count() == 0 and page.locator(".answer img").count() == 0
+        assert page.evaluate("() => window.__marked_xss") is None, "a student's script ran in the marking view"
+        # Nothing of the tests: no markers, and no line of a test cell.
+        text = page.content()
+        master = notebooks.read(root / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb")
+        test_lines = {line.strip() for c in master.cells if notebooks.is_test_cell(c)
+                      for line in c.source.splitlines() if len(line.strip()) > 25}
+        for marker in ("BEGIN HIDDEN TESTS", "BEGIN SOLUTION", "END SOLUTION"):
+            assert marker not in text, f"{marker!r} on the marking page"
+        leaked = [line for line in test_lines if html_escape(line) in text or line in text]
+        assert not leaked, f"test code on the marking page: {leaked[:3]}"
+        box = page.locator(".answer[data-student='demo-reference'] input[type=number]")
+        box.fill("0.75")
+        screenshot(page, "marking-view.png", scheme)
+        page.locator("#save").click()
+        page.wait_for_selector("#notice")
+        assert page.locator("#notice").inner_text() == "Saved 1 mark(s) to the gradebook."
+        assert page.locator(".answer[data-student='demo-reference'] input[type=number]").input_value() == "0.75"
+        assert page.locator(".answer.marked").count() == 2
+        assert _gradebook_mark(root, "demo-reference") == (0.75, False), "the mark is not in nbgrader's gradebook"
+        # A mark above the question's points is refused by the form, and nothing is saved.
+        box = page.locator(".answer[data-student='demo-blank'] input[type=number]")
+        box.fill("3")
+        assert box.evaluate("e => e.validity.rangeOverflow")
+        page.locator("#save").click()
+        page.wait_for_timeout(500)
+        assert _gradebook_mark(root, "demo-blank") == (None, False), "a refused mark reached the gradebook"
+        assert "saved" in page.url and page.locator(".answer[data-student='demo-blank'] input").input_value() == "3", \
+            "the form should not have been sent"
+        assert not errors, f"uncaught errors in the marking page: {errors}"
+    finally:
+        context.close()
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=15)
