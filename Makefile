@@ -18,7 +18,7 @@ REPORT_ARGS ?=
 NOTEBOOK ?=
 STUDENT ?=
 
-.PHONY: help venv release demo autograde test test-browser lab pdf grading-report clean
+.PHONY: help venv release demo autograde class-report test test-browser lab pdf grading-report clean
 
 help:
 	@echo "make demo            generate the releases and autograde the demo submissions"
@@ -29,6 +29,9 @@ help:
 	@echo "                     autograde every submission in submitted/ with JOBS workers"
 	@echo "make autograde ASSIGNMENT=a STUDENT=s [NOTEBOOK=file.ipynb]"
 	@echo "                     grade one student again [grading another notebook of the submission]"
+	@echo "make class-report ASSIGNMENT=vae_cvae"
+	@echo "                     after grading: scores, most-failed checks, incidents, grading time, manual"
+	@echo "                     grading, similar submissions (reports/<assignment>/class-report.html)"
 	@echo "make lab             open the course in JupyterLab"
 	@echo "make pdf NOTEBOOK=path/to/notebook.ipynb"
 	@echo "                     print an executed notebook to PDF with headless Chromium (for submission)"
@@ -64,6 +67,10 @@ autograde: venv
 	@test -n "$(ASSIGNMENT)" || { echo "usage: make autograde ASSIGNMENT=<one of: $(notdir $(wildcard source/*))> [JOBS=N]"; exit 2; }
 	$(BIN)/python -m instructor.autograde $(ASSIGNMENT) --jobs $(JOBS) $(if $(STUDENT),--student $(STUDENT)) $(if $(NOTEBOOK),--notebook $(NOTEBOOK))
 
+class-report: venv
+	@test -n "$(ASSIGNMENT)" || { echo "usage: make class-report ASSIGNMENT=<one of: $(notdir $(wildcard source/*))>"; exit 2; }
+	$(BIN)/python -m instructor.class_report $(ASSIGNMENT)
+
 test: venv
 	$(BIN)/python -m pytest tests -q -p no:cacheprovider -m "not browser" --durations=30
 
@@ -85,4 +92,4 @@ grading-report: venv
 	$(BIN)/python -m instructor.quality.grading_report --jobs $(JOBS) $(REPORT_ARGS) $(ASSIGNMENT)
 
 clean:
-	rm -rf submitted autograded/*/ feedback gradebook.db grades.csv gradebook.csv
+	rm -rf submitted autograded/*/ feedback gradebook.db grades.csv gradebook.csv reports
