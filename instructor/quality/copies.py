@@ -20,7 +20,7 @@ import textwrap
 
 from nbgrader.utils import is_solution
 
-from instructor import notebooks
+from instructor import notebooks, syntax
 
 
 def _answer_cells(nb):
@@ -29,7 +29,7 @@ def _answer_cells(nb):
 
 def _stored_names(code: str) -> set[str]:
     try:
-        tree = ast.parse(textwrap.dedent(code))
+        tree = syntax.parse(textwrap.dedent(code))
     except SyntaxError:
         return set()
     return {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
@@ -58,7 +58,7 @@ def renamed(submission, release, suffix: str = "_v2"):
 def _effects(line: str) -> tuple[set[str], set[str]] | None:
     """(names read, names written) of one simple assignment, or None for anything else."""
     try:
-        tree = ast.parse(line.strip())
+        tree = syntax.parse(line.strip())
     except SyntaxError:
         return None
     if len(tree.body) != 1 or not isinstance(tree.body[0], (ast.Assign, ast.AugAssign, ast.AnnAssign)):
