@@ -128,11 +128,12 @@ def compare(students: list[Answers], threshold: float = THRESHOLD,
             counts[h] = counts.get(h, 0) + 1
     ignored = base | {h for h, n in counts.items() if n > common}
     prints = {s.student: _fingerprint(s, ignored) for s in students if s.text.strip()}
+    own = {name: set(map(int, fp.hashes)) for name, fp in prints.items()}
     from copydetect import compare_files
     pairs = []
     for a, b in combinations(sorted(prints), 2):
         fa, fb = prints[a], prints[b]
-        if not len(fa.hashes) or not len(fb.hashes):
+        if own[a].isdisjoint(own[b]):  # most pairs: nothing in common, nothing to compare
             continue
         _, (sa, sb), (slices_a, slices_b) = compare_files(fa, fb)
         ra, rb = _ranges(slices_a), _ranges(slices_b)
