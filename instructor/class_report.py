@@ -382,9 +382,9 @@ def similarity_section(data: ClassData, threshold: float) -> str:
     given = "\n".join(c.source for c in release.cells if c.cell_type == "code")
     pairs, figures_ = similarity.compare(list(answers.values()), threshold, given=given)
     out = [f"<h2>Similar submissions</h2><p class='note'>Each student's own code (what differs from the "
-           f"release in the answer cells), compared with copydetect's winnowed fingerprints; code found in "
+           f"release in the answer cells), compared with copydetect's k-gram fingerprints; code found in "
            f"more than {figures_['common']} submissions is ignored. {figures_['pairs_compared']} pairs "
-           f"compared; <span data-count='similar-pairs'>{len(pairs)}</span> above {threshold:.0%}.</p>"]
+           f"compared; <span data-count=\"similar-pairs\">{len(pairs)}</span> above {threshold:.0%}.</p>"]
     for p in pairs:
         out.append(f"<details class='pair' data-pair='{_e(p.a)}|{_e(p.b)}'><summary>{_e(p.a)} and {_e(p.b)}: "
                    f"{p.similarity:.0%}</summary>{similarity.side_by_side(p, answers)}</details>")

@@ -3,7 +3,7 @@
 Only the students' own code is compared: in each autograded answer cell, the lines that
 are not in the release (the stubs' replacements and any line a student added). The given
 code, the template and the test cells never count. The comparison is copydetect's
-(winnowed k-gram fingerprints of the token stream, the method of MOSS; variable and
+(k-gram fingerprints of the token stream, the method of MOSS; variable and
 function names, comments and whitespace are normalised away), so renamed variables and
 reordered statements still match.
 
