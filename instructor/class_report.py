@@ -52,7 +52,7 @@ KINDS = [
     ("cells repaired at intake", ("put back from the master", "metadata of", "cell type changed back",
                                   "split or copied", "became ordinary cells", "deleted and not put back")),
     ("locked cells or points restored", ("restored from it", "edited points restored")),
-    ("other notebooks handed in", ("also handed in", "is the release as handed out", "graded ",
+    ("other notebooks handed in", ("also handed in", "is the release as handed out", "in place of",
                                    "another notebook")),
 ]
 
