@@ -357,8 +357,9 @@ def build(data: ClassData, out_dir: Path, similar: bool = True, threshold: float
         pending = sum(1 for s in graded for c in data.manual_cells if c in s.grades and s.grades[c].score is None)
         answers = sum(1 for s in graded for c in data.manual_cells if c in s.grades)
         parts.append(f"<p id='manual'><span data-manual='graded'>{answers - pending}</span> of "
-                     f"<span data-manual='answers'>{answers}</span> written answers graded by hand; "
-                     f"{pending} to grade (make lab, then Formgrader).</p>")
+                     f"<span data-manual='answers'>{answers}</span> written answers have a grade (nbgrader gives 0 "
+                     f"to an answer left blank); <span data-manual='pending'>{pending}</span> to grade by hand "
+                     f"(make lab, then Formgrader).</p>")
 
     # similarity
     if similar:
