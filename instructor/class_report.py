@@ -184,6 +184,7 @@ def figures(data: ClassData) -> dict[str, bytes]:
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
     graded = data.graded
     out = {}
     qs = list(data.questions)
@@ -197,6 +198,7 @@ def figures(data: ClassData) -> dict[str, bytes]:
         ax.set_title(f"{q} (max {top:g})", fontsize=9)
         ax.set_xlabel("points", fontsize=8)
         ax.set_ylabel("students", fontsize=8)
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     for ax in list(axes.flat)[len(qs):]:
         ax.axis("off")
     fig.tight_layout()
@@ -207,6 +209,7 @@ def figures(data: ClassData) -> dict[str, bytes]:
     top = max((data.total(s)[1] for s in graded), default=1.0)
     ax.hist(totals, bins=_bins(top), color="#55a868", edgecolor="white")
     ax.set(title=f"autograded total (max {top:g})", xlabel="points", ylabel="students")
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     out["scores-total.png"] = _figure_png(fig)
 
     times = [s.wall_s for s in data.students.values() if s.wall_s is not None]
@@ -217,6 +220,7 @@ def figures(data: ClassData) -> dict[str, bytes]:
         ax.text(0.5, 0.5, "no grading time recorded (graded without the sandbox)", ha="center",
                 transform=ax.transAxes)
     ax.set(title="grading time per submission", xlabel="seconds (kernel wall time)", ylabel="students")
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     out["grading-time.png"] = _figure_png(fig)
 
     kinds = Counter(kind_of(line) for s in data.students.values() for line in s.incidents)
