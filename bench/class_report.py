@@ -4,7 +4,8 @@ The class is made from one assignment's catalogue (default ``fashion_vae``, the 
 grade): the reference, the blank release, every mutant, every variant alone and every
 variant bundle, the seeded sample of generated mutants that ``make test`` grades, more
 generated mutants up to ``--size``, and three copies of variant bundles (two with renamed
-variables, one with reordered statements, :mod:`instructor.quality.copies`). It is
+variables, one with reordered statements, :mod:`instructor.quality.copies`); a variant
+alone and the bundle that holds it are one answer twice, not independent ones. It is
 autograded with ``--jobs`` workers (each its own scratch course), then
 :mod:`instructor.class_report` reads the workers' courses as one class; the figures printed
 are the grading time, the report's time (gathering, figures, similarity, page) and what the
@@ -25,12 +26,16 @@ from instructor import class_report, notebooks
 from instructor.course import REPO
 from instructor.quality import mutants as gen
 from instructor.quality.copies import copied_class
-from instructor.quality.verdicts import apply, grade_many
+from instructor.quality.verdicts import apply, catalogue_submissions, grade_many
 
 
-def build_class(assignment: str, size: int) -> tuple[dict, set]:
+def build_class(assignment: str, size: int) -> tuple[dict, set, set]:
+    """``(submissions, copied pairs, pairs of a variant and the bundle that holds it)``."""
     catalogue = load(assignment)
     subs, copies = copied_class(catalogue)
+    held = {frozenset((f"variant-{v.name}", name))
+            for name, (kind, bundle, _) in catalogue_submissions(catalogue, bundle_variants=True).items()
+            if kind == "variants" for v in bundle}
     source = notebooks.read(REPO / "source" / assignment / f"{assignment}.ipynb")
     release = notebooks.read(REPO / "release" / assignment / f"{assignment}.ipynb")
     regions = notebooks.solution_regions(source)
@@ -40,7 +45,7 @@ def build_class(assignment: str, size: int) -> tuple[dict, set]:
     generated = gen.generate(catalogue)
     for m in gen.sample(generated, max(0, size - len(subs)), seed=0):
         subs[m.name] = apply(source, release, regions, m)
-    return subs, copies
+    return subs, copies, held
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -50,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--graded", help="a folder of worker courses graded by an earlier run: report only")
     args = parser.parse_args(argv)
-    subs, copies = build_class(args.assignment, args.size)
+    subs, copies, held = build_class(args.assignment, args.size)
     if args.graded:
         work = Path(args.graded)
     else:
@@ -71,8 +76,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"class report: {len(data.students)} submissions ({len(data.graded)} graded), "
           f"{took:.1f} s ({gathered:.1f} s reading the gradebooks, notebooks and audit), "
           f"{len(text) / 1e6:.1f} MB: {page}")
+    others = sorted(" and ".join(sorted(p)) for p in flagged - copies - held)
     print(f"similarity: {len(flagged)} pair(s) flagged; copies caught {len(copies & flagged)}/{len(copies)}; "
-          f"other pairs flagged: {len(flagged - copies)}")
+          f"a variant and the bundle that holds it: {len(flagged & held)} of {len(held)}; "
+          f"other pairs: {len(others)}" + "".join(f"\n  {p}" for p in others))
     return 0
 
 
