@@ -59,6 +59,8 @@ KINDS = [
 
 @dataclass
 class Student:
+    """One submission: its grades (``{grade_id: Grade}``), kernel wall time in seconds
+    (None without the sandbox), failed checks and audit lines."""
     name: str
     root: Path
     grades: dict[str, Grade]
@@ -71,12 +73,14 @@ class Student:
 
 @dataclass
 class ClassData:
+    """What the page shows: one assignment's questions and students."""
     assignment: str
     questions: dict[str, list[str]]  # question -> its test cells
     students: dict[str, Student]
     manual_cells: list[str]  # grade_ids graded by hand, in gradebook order
 
     def scores(self, student: Student) -> dict[str, tuple[float, float]]:
+        """``{question: (points, maximum points)}`` over the question's test cells."""
         return {q: (sum(student.grades[c].score or 0.0 for c in cells if c in student.grades),
                     sum(student.grades[c].max_score for c in cells if c in student.grades))
                 for q, cells in self.questions.items()}
