@@ -36,6 +36,9 @@ def build_class(assignment: str, size: int) -> tuple[dict, set, set]:
     held = {frozenset((f"variant-{v.name}", name))
             for name, (kind, bundle, _) in catalogue_submissions(catalogue, bundle_variants=True).items()
             if kind == "variants" for v in bundle}
+    for pair in list(copies):  # a copy of a bundle holds its variants too
+        copy_, original = sorted(pair, key=lambda name: not name.startswith("copy-"))
+        held |= {frozenset((copy_, *(p - {original}))) for p in held if original in p}
     source = notebooks.read(REPO / "source" / assignment / f"{assignment}.ipynb")
     release = notebooks.read(REPO / "release" / assignment / f"{assignment}.ipynb")
     regions = notebooks.solution_regions(source)
