@@ -163,7 +163,10 @@ def test_own_code_is_what_the_student_wrote_and_copies_keep_running_code():
         similarity.own_code(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x = 1")]), release)
     # The copies compile, differ from the original, and the renamed one renames.
     copy = renamed(reference, release)
-    moved = reordered(reference)
+    moved = reordered(reference, release)
+    given = [c.source for c in release.cells]
+    assert [line for c in moved.cells for line in c.source.split("\n") if line in "\n".join(given)] == \
+        [line for c in reference.cells for line in c.source.split("\n") if line in "\n".join(given)]
     for nb in (copy, moved):
         assert nb.cells != reference.cells
         for cell in nb.cells:

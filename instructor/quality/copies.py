@@ -2,8 +2,8 @@
 
 - :func:`renamed`: the same notebook with the variables that its answers introduce renamed
   (every use, in every cell, so the code still runs);
-- :func:`reordered`: the same notebook with adjacent independent assignments of its answer
-  regions swapped (neither reads or writes what the other writes).
+- :func:`reordered`: the same notebook with adjacent independent assignments of its
+  answers swapped (neither reads or writes what the other writes; given lines stay).
 
 :func:`copied_class` is a class of independent submissions (the reference, every mutant
 and every variant bundle of the catalogue) with two renamed copies and one reordered copy
@@ -75,14 +75,15 @@ def _effects(line: str) -> tuple[set[str], set[str]] | None:
     return read, written | roots
 
 
-def _swap_region(code: str) -> tuple[str, int]:
+def _swap_region(code: str, given: set[str] = frozenset()) -> tuple[str, int]:
     lines = code.split("\n")
     swaps, i = 0, 0
     while i + 1 < len(lines):
         a, b = lines[i], lines[i + 1]
         indent = lambda s: len(s) - len(s.lstrip())
         ea, eb = _effects(a), _effects(b)
-        if a.strip() and b.strip() and indent(a) == indent(b) and ea and eb and \
+        if a not in given and b not in given and \
+                a.strip() and b.strip() and indent(a) == indent(b) and ea and eb and \
                 not (ea[1] & (eb[0] | eb[1])) and not (eb[1] & ea[0]):
             lines[i], lines[i + 1] = b, a
             swaps += 1
@@ -92,12 +93,14 @@ def _swap_region(code: str) -> tuple[str, int]:
     return "\n".join(lines), swaps
 
 
-def reordered(submission):
-    """A copy of ``submission`` in which adjacent independent assignments of each answer are swapped. Raises ValueError when
-    no two statements can be swapped."""
+def reordered(submission, release):
+    """A copy of ``submission`` in which adjacent independent assignments that the student
+    wrote (lines the release's cell does not have) are swapped in each answer cell. Raises
+    ValueError when no two statements can be swapped."""
+    given = {notebooks.grade_id(c): set(c.source.split("\n")) for c in _answer_cells(release)}
     out, total = copy.deepcopy(submission), 0
     for cell in _answer_cells(out):
-        new, swaps = _swap_region(cell.source)
+        new, swaps = _swap_region(cell.source, given.get(notebooks.grade_id(cell), set()))
         cell.source, total = new, total + swaps
     if not total:
         raise ValueError("no two adjacent independent assignments to swap")
@@ -121,7 +124,7 @@ def copied_class(catalogue) -> tuple[dict, set[frozenset]]:
     originals = {"copy-renamed-1": pick(0), "copy-renamed-2": pick(1), "copy-reordered": pick(2)}
     subs["copy-renamed-1"] = renamed(subs[originals["copy-renamed-1"]], release)
     subs["copy-renamed-2"] = renamed(subs[originals["copy-renamed-2"]], release, "_b")
-    subs["copy-reordered"] = reordered(subs[originals["copy-reordered"]])
+    subs["copy-reordered"] = reordered(subs[originals["copy-reordered"]], release)
     copies = {frozenset((c, o)) for c, o in originals.items()}
     # Copies of one original are copies of each other too.
     for c1, o1 in originals.items():
