@@ -30,7 +30,7 @@ STUDENT ?=
 QUESTION ?=
 LMS ?=
 
-.PHONY: help venv release demo autograde test test-browser lab marking lms-export pdf grading-report clean
+.PHONY: help venv release demo autograde class-report test test-browser lab marking lms-export pdf grading-report clean
 
 help:
 	@echo "make demo            generate the releases and autograde the demo submissions"
@@ -45,6 +45,9 @@ help:
 	@echo "                     grade the class as one Slurm job array (PostgreSQL gradebook in NBGRADER_DB_URL)"
 	@echo "make autograde ASSIGNMENT=a RESUME=1 [ENGINE=slurm]"
 	@echo "                     grade only the students with no complete grade (after a failed or killed run)"
+	@echo "make class-report ASSIGNMENT=vae_cvae"
+	@echo "                     after grading: scores, most-failed checks, incidents, grading time, manual"
+	@echo "                     grading, similar submissions (reports/<assignment>/class-report.html)"
 	@echo "make lab             open the course in JupyterLab"
 	@echo "make marking ASSIGNMENT=vae_cvae [QUESTION=answer_10_6h]"
 	@echo "                     mark one written question across the class, with its mark scheme (docs/marking.md)"
@@ -88,6 +91,10 @@ else
 	$(BIN)/python -m instructor.autograde $(ASSIGNMENT) --jobs $(JOBS) $(if $(STUDENT),--student $(STUDENT)) $(if $(NOTEBOOK),--notebook $(NOTEBOOK)) $(if $(RESUME),--resume)
 endif
 
+class-report: venv
+	@test -n "$(ASSIGNMENT)" || { echo "usage: make class-report ASSIGNMENT=<one of: $(notdir $(wildcard source/*))>"; exit 2; }
+	$(BIN)/python -m instructor.class_report $(ASSIGNMENT)
+
 test: venv
 	$(BIN)/python -m pytest tests -q -p no:cacheprovider -m "not browser" --durations=30
 
@@ -118,4 +125,4 @@ grading-report: venv
 	$(BIN)/python -m instructor.quality.grading_report --jobs $(JOBS) $(REPORT_ARGS) $(ASSIGNMENT)
 
 clean:
-	rm -rf submitted autograded/*/ feedback gradebook.db grades.csv gradebook.csv grades-brightspace.csv grades-canvas.csv grades-moodle.csv
+	rm -rf submitted autograded/*/ feedback gradebook.db grades.csv gradebook.csv grades-brightspace.csv grades-canvas.csv grades-moodle.csv reports

@@ -5,6 +5,8 @@ For each assignment it builds three submissions from the master and the release:
 handed out) and ``demo-mistakes`` (typical mistakes from the catalogue in ``tests/``). It
 then runs nbgrader autograde and generate_feedback, prints a per-student, per-question
 table, and writes ``grades.csv`` (per question) and ``gradebook.csv`` (nbgrader's export).
+It ends by writing each assignment's class report (``reports/<assignment>/class-report.html``,
+:mod:`instructor.class_report`).
 """
 from __future__ import annotations
 
@@ -70,6 +72,11 @@ def main(argv: list[str] | None = None) -> int:
               f"{course.root / 'feedback'}/<student>/{assignment}/\n", flush=True)
     course.export(course.root / "gradebook.csv")
     print(f"Grades per question: {csv_path}\nnbgrader's export: {course.root / 'gradebook.csv'}")
+    from instructor import class_report
+    for assignment in assignments:
+        start = time.perf_counter()
+        page = class_report.write([course.root], assignment)
+        print(f"Class report of {assignment}: {page} ({time.perf_counter() - start:.1f} s)")
     return 0
 
 

@@ -605,3 +605,62 @@ def test_marking_view_shows_the_key_and_answers_and_saves_a_mark(browser, demo_r
         context.close()
         os.killpg(process.pid, signal.SIGTERM)
         process.wait(timeout=15)
+
+
+# ---------------------------------------------------------------- the class report
+def _class_report_gradebook(root: Path, assignment: str) -> dict[str, tuple[float, dict[str, bool]]]:
+    """``{student: (autograded total, {test cell: lost points})}`` from the gradebook."""
+    from instructor.course import Course, questions
+    tests = [c for cells in questions(assignment, root).values() for c in cells]
+    out = {}
+    for student, cells in Course(root).grades(assignment).items():
+        out[student] = (sum(cells[c].score or 0.0 for c in tests),
+                        {c: (cells[c].score or 0.0) < cells[c].max_score - 1e-9 for c in tests})
+    return out
+
+
+def test_class_report_in_the_browser_shows_figures_gradebook_counts_and_no_hidden_code(browser, demo_run):
+    """The demo's class report (``make demo`` ends by writing it), opened in Chromium: its
+    five figures are drawn, its counts are the gradebook's, and its text, collapsed parts
+    included, holds no line of the hidden tests."""
+    from tests.test_class_report import hidden_code
+    assignment = "fashion_vae"
+    root, _ = demo_run(assignment)
+    report = root / "reports" / assignment / "class-report.html"
+    gradebook = _class_report_gradebook(root, assignment)
+    context = browser.new_context(viewport=VIEWPORT)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    try:
+        page.goto(report.as_uri())
+        figures = page.locator("img.figure")
+        assert figures.count() == 5
+        sizes = figures.evaluate_all("els => els.map(e => [e.complete, e.naturalWidth, e.naturalHeight])")
+        assert all(done and w > 200 and h > 50 for done, w, h in sizes), sizes
+        shot = ARTIFACTS / "class-report.png"
+        figures.first.scroll_into_view_if_needed()
+        page.screenshot(path=str(shot))
+        check_png(shot, figures.first.bounding_box())
+        # Counts: submissions, each student's total, and who failed each test cell.
+        assert page.locator('[data-count="submissions"]').inner_text() == str(len(gradebook))
+        for student, (total, _) in gradebook.items():
+            row = page.locator(f"tr[data-student='{student}']")
+            assert row.locator("td[data-total]").get_attribute("data-total") == f"{total:g}", student
+        failed: dict[str, set[str]] = {}
+        for row in page.locator("tr.failed-check").all():
+            cells = row.locator("td").all_inner_texts()
+            who = row.locator("details").text_content().split("student(s)", 1)[1]
+            failed.setdefault(cells[1], set()).update(w.strip() for w in who.split(",") if w.strip())
+            assert int(cells[3]) == len([w for w in who.split(",") if w.strip()])
+        for cell in {c for _, lost in gradebook.values() for c in lost}:
+            assert failed.get(cell, set()) == {s for s, (_, lost) in gradebook.items() if lost[cell]}, cell
+        assert "demo-mistakes" in set().union(*failed.values())
+        # Hints only: no hidden test code anywhere in the page's text.
+        text = page.evaluate("document.documentElement.textContent")
+        assert "Hint:" in text
+        leaks = [line for line in hidden_code(assignment) if line in text]
+        assert not leaks, f"the class report shows hidden test code: {leaks[:3]}"
+        assert not errors, errors
+    finally:
+        context.close()
