@@ -19,11 +19,11 @@
    one scratch course; the median seconds per submission and the difference.
 
 5. ``--font-cache``: matplotlib's prebuilt font list
-   (:mod:`instructor.sandbox.fontcache`). Four copies of the reference submission of each
-   assignment, autograded by one ``nbgrader autograde`` process, ``--repeats`` times with
-   ``--SandboxProvisioner.font_cache=False`` and ``True``, alternating, in one scratch
-   course; the median CPU seconds per submission (nbgrader and its kernels) and the
-   difference.
+   (:mod:`instructor.sandbox.fontcache`). A notebook's first figure (import
+   ``matplotlib.pyplot``, draw a titled plot) in a sandboxed kernel, ``--repeats`` times
+   with ``SandboxProvisioner.font_cache`` False and True, alternating; the median seconds of
+   the cell (the kernel's own timestamps) and the difference: what every graded notebook
+   saves.
 
 Everything runs on scratch copies of the course; the repository's gradebook is not touched.
 
@@ -193,33 +193,45 @@ def sandbox_overhead(work: Path, assignments: list[str], repeats: int) -> dict[s
     return out
 
 
-def font_cache(work: Path, assignments: list[str], repeats: int, students: int = 4) -> dict[str, tuple]:
-    """Median CPU seconds per submission (user and system, of ``nbgrader autograde`` and
-    every process under it: the sandboxed kernels) of autograding ``students`` copies of the
-    reference in one ``nbgrader autograde`` process (the font list is built once per
-    process), without the prebuilt font list and with it, per assignment. CPU time, not
-    wall time: it barely moves when other work shares the machine."""
-    import resource
+FIRST_FIGURE = ("import matplotlib.pyplot as plt\n"
+                "fig = plt.figure()\nplt.plot([0, 1], [0, 1])\nplt.title('loss')\nfig.canvas.draw()")
+
+
+def font_cache(work: Path, repeats: int) -> dict[str, tuple]:
+    """Median seconds of a notebook's first figure (import matplotlib.pyplot, draw a titled
+    line plot: where matplotlib reads or builds its font list), timed by the kernel's own
+    cell timestamps, in a sandboxed kernel started by nbgrader's executor
+    (:class:`instructor.sandbox.GuardedExecute`) without the prebuilt font list and with it,
+    alternating. The list itself is built once before timing, as once per grader process."""
     import statistics
+    import sys
+    from datetime import datetime
 
-    def cpu() -> float:
-        usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-        return usage.ru_utime + usage.ru_stime
+    from traitlets.config import Config
 
-    course = Course.scratch(work / "font-cache", assignments)
-    out = {}
-    for a in assignments:
-        course.release(a)
-        for k in range(students):
-            course.submit(f"reference{k}", a, reference(a))
-        times = {True: [], False: []}
-        for _ in range(repeats):
-            for on in (False, True):
-                start = cpu()
-                course.nbgrader("autograde", a, "--force", f"--SandboxProvisioner.font_cache={on}")
-                times[on].append((cpu() - start) / students)
-        out[a] = (statistics.median(times[False]), statistics.median(times[True]))
-    return out
+    from instructor.sandbox import GuardedExecute, fontcache
+
+    def stamp(text: str) -> datetime:
+        return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+    fontcache.font_list(sys.executable)
+    times = {True: [], False: []}
+    for k in range(repeats):
+        for on in (False, True):
+            folder = work / "font-cache" / f"{k}-{on}"
+            folder.mkdir(parents=True)
+            nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(FIRST_FIGURE)])
+            nb.metadata.kernelspec = {"name": "python3", "display_name": "Python 3", "language": "python"}
+            ep = GuardedExecute(config=Config({"SandboxProvisioner": {"font_cache": on},
+                                               "Execute": {"timeout": 120}}))
+            out, _ = ep.preprocess(nb, {"metadata": {"path": str(folder)}})
+            cell = out.cells[0]
+            if any(o.get("output_type") == "error" for o in cell.outputs):
+                raise SystemExit(f"the first-figure cell failed: {cell.outputs}")
+            execution = cell.metadata["execution"]
+            times[on].append((stamp(execution["shell.execute_reply"])
+                              - stamp(execution["iopub.execute_input"])).total_seconds())
+    return {"first figure": (statistics.median(times[False]), statistics.median(times[True]))}
 
 
 def paired_table(rows: dict[str, tuple[float, float]], heads: tuple[str, str, str],
@@ -257,10 +269,9 @@ def main(argv: list[str] | None = None) -> int:
                      ratio="full/floor")
         return 0
     if args.font_cache:
-        print(f"5. matplotlib's prebuilt font list: 4 reference submissions per nbgrader process, CPU seconds "
-              f"per submission, median of {args.repeats}, font_cache False and True alternating, sandboxed")
-        paired_table(font_cache(work, assignments, args.repeats),
-                     ("own list", "prebuilt", "saved"))
+        print(f"5. matplotlib's prebuilt font list: a notebook's first figure in a sandboxed kernel, "
+              f"median of {args.repeats}, font_cache False and True alternating")
+        paired_table(font_cache(work, args.repeats), ("own list", "prebuilt", "saved"))
         return 0
     if args.sandbox:
         print(f"4. Sandbox overhead: one reference submission, median of {args.repeats}, "
