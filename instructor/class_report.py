@@ -193,7 +193,7 @@ def figures(data: ClassData) -> dict[str, bytes]:
     out = {}
     qs = list(data.questions)
     cols = min(4, max(1, len(qs)))
-    rows = -(-len(qs) // cols)
+    rows = max(1, -(-len(qs) // cols))
     fig, axes = plt.subplots(rows, cols, figsize=(3.2 * cols, 2.4 * rows), squeeze=False)
     for ax, q in zip(axes.flat, qs):
         values = [data.scores(s)[q][0] for s in graded]
@@ -205,6 +205,9 @@ def figures(data: ClassData) -> dict[str, bytes]:
         ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     for ax in list(axes.flat)[len(qs):]:
         ax.axis("off")
+    if not qs:
+        axes.flat[0].text(0.5, 0.5, "no autograded questions in the master", ha="center",
+                          transform=axes.flat[0].transAxes)
     fig.tight_layout()
     out["scores-per-question.png"] = _figure_png(fig)
 
@@ -382,11 +385,15 @@ def build(data: ClassData, out_dir: Path, similar: bool = True, threshold: float
 
 def similarity_section(data: ClassData, threshold: float) -> str:
     release = _release(data)
-    answers = {}
+    answers, skipped = {}, []
     for s in data.graded:
         path = s.root / "autograded" / s.name / data.assignment / f"{data.assignment}.ipynb"
         if path.exists():
-            cells = similarity.own_code(notebooks.read(path), release)
+            try:
+                cells = similarity.own_code(notebooks.read(path), release)
+            except ValueError as err:  # one odd notebook leaves only itself out
+                skipped.append(f"{s.name} ({err})")
+                continue
             answers[s.name] = similarity.answers_of(s.name, cells)
     given = "\n".join(c.source for c in release.cells if c.cell_type == "code")
     pairs, figures_ = similarity.compare(list(answers.values()), threshold, given=given)
@@ -394,6 +401,8 @@ def similarity_section(data: ClassData, threshold: float) -> str:
            f"release in the answer cells), compared with copydetect's k-gram fingerprints; code found in "
            f"more than {figures_['common']} submissions is ignored. {figures_['pairs_compared']} pairs "
            f"compared; <span data-count=\"similar-pairs\">{len(pairs)}</span> above {threshold:.0%}.</p>"]
+    if skipped:
+        out.append(f"<p class='note'>Not compared: {_e('; '.join(skipped))}.</p>")
     for p in pairs:
         out.append(f"<details class='pair' data-pair='{_e(p.a)}|{_e(p.b)}'><summary>{_e(p.a)} and {_e(p.b)}: "
                    f"{p.similarity:.0%}</summary>{similarity.side_by_side(p, answers)}</details>")
@@ -405,7 +414,11 @@ def _release(data: ClassData):
         path = s.root / "release" / data.assignment / f"{data.assignment}.ipynb"
         if path.exists():
             return notebooks.read(path)
-    return notebooks.read(REPO / "release" / data.assignment / f"{data.assignment}.ipynb")
+    fallback = REPO / "release" / data.assignment / f"{data.assignment}.ipynb"
+    if not fallback.exists():
+        raise ValueError(f"no release/{data.assignment}/{data.assignment}.ipynb in the course: "
+                         "generate the release first (make release)")
+    return notebooks.read(fallback)
 
 
 def write(roots: list[Path], assignment: str, out_dir: Path | None = None, similar: bool = True) -> Path:

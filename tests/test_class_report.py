@@ -60,6 +60,20 @@ def failed_students(page: str) -> dict[str, set[str]]:
     return out
 
 
+def test_a_notebook_without_answer_cells_leaves_only_itself_out_of_the_comparison(demo_run, tmp_path):
+    """One autograded notebook that shares no answer cell with the release (another
+    assignment's, say) is named as not compared; the report is still written."""
+    import shutil
+    root, _ = demo_run("fashion_vae")
+    copy = tmp_path / "course"
+    shutil.copytree(root, copy, symlinks=True)
+    odd = copy / "autograded" / "demo-blank" / "fashion_vae" / "fashion_vae.ipynb"
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x = 1")]), str(odd))
+    page = class_report.write([copy], "fashion_vae", tmp_path / "report").read_text()
+    assert "Not compared: demo-blank (the notebook has none of the release&#x27;s answer cells" in page
+    assert '<span data-count="similar-pairs">1</span>' in page
+
+
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
 def test_class_report_of_the_catalogue_class_matches_the_gradebooks(graded, assignment, tmp_path):
     catalogue, subs, grades, work = graded(assignment)
