@@ -113,7 +113,7 @@ def collect(gradebook, assignments: list[str], root: Path = REPO) -> tuple[list[
 
     from instructor.course import questions as question_map
     from instructor.export import submission_status
-    from instructor.marking import written_questions
+    from instructor.notebooks import grade_id, read
     plugin = late_plugin(root)
     items: list[Item] = []
     rows = {s.id: StudentRow(s.id, s.first_name or "", s.last_name or "", s.email or "", s.lms_user_id or "")
@@ -122,10 +122,19 @@ def collect(gradebook, assignments: list[str], root: Path = REPO) -> tuple[list[
         record = gradebook.find_assignment(assignment)
         questions = question_map(assignment, root)
         in_gradebook = {c.name for nb in record.notebooks for c in nb.grade_cells if c.cell_type == "markdown"}
-        written = [q.grade_id for q in written_questions(assignment, root) if q.grade_id in in_gradebook]
+        # The written answers the gradebook grades, in the master's order (a master cell
+        # without a mark scheme still exports: the marks are in the gradebook).
+        master = Path(root) / "source" / assignment / f"{assignment}.ipynb"
+        order = [grade_id(c) for c in read(master).cells if c.cell_type == "markdown"] if master.exists() else []
+        written = [g for g in order if g in in_gradebook] + sorted(in_gradebook - set(order))
         max_of = {c.name: c.max_score for nb in record.notebooks for c in nb.grade_cells}
         keys = [(item_label(assignment, q), cells) for q, cells in questions.items()] + \
                [(item_label(assignment, gid), [gid]) for gid in written]
+        names = [i.name for i in items] + [name for name, _ in keys] + [f"{assignment} total"]
+        twice = sorted({n for n in names if names.count(n) > 1})
+        if twice:
+            raise ValueError(f"two grade items of {assignment} would share a column: {', '.join(twice)}; "
+                             "rename a question label or a written answer's grade_id in the master")
         items += [Item(name, sum(max_of[c] for c in cells)) for name, cells in keys]
         total = f"{assignment} total"
         items.append(Item(total, record.max_score))
@@ -164,6 +173,23 @@ def net_score(submission, plugin) -> float:
     return score
 
 
+# A cell starting with one of these is read as a formula by spreadsheets (OWASP, "CSV Injection").
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _text(value: str) -> str:
+    """A free-text cell (a name, an e-mail): a leading ``'`` keeps a formula as text."""
+    return "'" + value if value.startswith(FORMULA_START) else value
+
+
+def _identifier(value: str, student: str, column: str) -> str:
+    """A cell the LMS matches users on: changing it would match no one, so it is refused."""
+    if value.startswith(FORMULA_START):
+        raise ValueError(f"student {student!r}: {column} {value!r} starts with {value[0]!r}, which a spreadsheet "
+                         "runs as a formula; correct it in the gradebook (nbgrader db student add) and export again")
+    return value
+
+
 def _points(value: float | None) -> str:
     return "" if value is None else f"{value:g}"
 
@@ -174,8 +200,12 @@ def write(platform: str, path: Path, items: list[Item], rows: list[StudentRow],
     ``canvas_ids`` (``{item name: Canvas assignment id}``, Canvas only) names the columns of
     existing Canvas assignments.
 
-    Raises ``ValueError`` for another platform name, or for ``canvas_ids`` naming an item
-    that is not exported (the message lists the item names).
+    Names and e-mails that a spreadsheet would run as a formula (starting with ``= + - @``,
+    a tab or a carriage return) get a leading ``'``; such a value in a column the LMS matches
+    users on (Canvas ``ID``/``SIS User ID``, Moodle ``ID number``) is refused instead.
+
+    Raises ``ValueError`` for another platform name, for ``canvas_ids`` naming an item
+    that is not exported (the message lists the item names), or for such an identifier.
     """
     if platform not in PLATFORMS:
         raise ValueError(f"unknown platform {platform!r}: choose one of {', '.join(PLATFORMS)}")
@@ -198,12 +228,14 @@ def write(platform: str, path: Path, items: list[Item], rows: list[StudentRow],
             out.writerow(["    Points Possible", "", "", "", "", *(f"{i.max_score:g}" for i in items)])
             for r in rows:
                 name = ", ".join(p for p in (r.last_name, r.first_name) if p) or r.student_id
-                out.writerow([name, r.lms_user_id, r.student_id, "", "",
+                out.writerow([_text(name), _identifier(r.lms_user_id, r.student_id, "ID"),
+                              _identifier(r.student_id, r.student_id, "SIS User ID"), "", "",
                               *(_points(r.scores[i.name]) for i in items)])
         else:
             out.writerow(["First name", "Last name", "ID number", "Email address", *(i.name for i in items)])
             for r in rows:
-                out.writerow([r.first_name, r.last_name, r.student_id, r.email,
+                out.writerow([_text(r.first_name), _text(r.last_name),
+                              _identifier(r.student_id, r.student_id, "ID number"), _text(r.email),
                               *(_points(r.scores[i.name]) for i in items)])
     return path
 
@@ -244,6 +276,8 @@ def main(argv: list[str] | None = None) -> int:
         except (MissingEntry, KeyError) as err:
             parser.error(f"the gradebook does not match source/ ({err}): autograde the submissions again "
                          "after changing a master")
+        except ValueError as err:
+            parser.error(str(err))
     dest = Path(args.to or root / f"grades-{args.platform}.csv")
     try:
         write(args.platform, dest, items, rows, canvas_ids)

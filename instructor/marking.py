@@ -7,11 +7,15 @@ released), then every student's answer from ``autograded/<student>/<assignment>/
 with a points box. Saving writes each mark into nbgrader's gradebook as the formgrader
 does (``Grade.manual_score``; ``needs_manual_grade`` cleared), so ``nbgrader export``,
 ``generate_feedback`` and the formgrader see the same marks: there is no second store.
+A mark that a re-autograde flagged again (``needs_manual_grade``) shows as needing
+confirmation; a save writes only the rows changed on the page, and refuses a changed row
+whose mark changed in the gradebook since the page was opened.
 
 Student text is untrusted: it is rendered from markdown with raw HTML escaped (mistune,
 ``escape=True``), so a ``<script>`` in an answer shows as text. Only the answer cell and the
 question's text reach the page, never a test cell. The server listens on 127.0.0.1, asks
-for the token it prints, and checks tornado's XSRF cookie on every save.
+for the token it prints, checks tornado's XSRF cookie on every save, and sends a
+Content-Security-Policy that allows no script and no remote image.
 
 Run ``python -m instructor.marking <assignment> [--question <grade_id>]`` from the course
 root (``make marking ASSIGNMENT=<a> [QUESTION=<grade_id>]``).
@@ -57,11 +61,18 @@ class Answer:
     """One student's answer to a question: the markdown they wrote (``None`` when the
     autograded notebook or its answer cell is missing), its points in the gradebook (the
     manual score, else nbgrader's automatic 0 for an answer left as released; ``None``: not
-    marked yet) and the question's maximum."""
+    marked yet) and the question's maximum. ``needs_mark``: the gradebook asks for a mark
+    (nbgrader sets ``needs_manual_grade`` again on every re-autograde, keeping the earlier
+    ``manual_score``, which then needs confirming)."""
     student: str
     text: str | None
     score: float | None
     max_score: float
+    needs_mark: bool = False
+
+    @property
+    def marked(self) -> bool:
+        return self.score is not None and not self.needs_mark
 
 
 def written_questions(assignment: str, root: Path = REPO) -> list[Question]:
@@ -140,7 +151,7 @@ def answers(gradebook, assignment: str, q: Question, root: Path = REPO) -> list[
             text = cell.source if cell is not None else None
         # A TA's mark, else nbgrader's: autograde gives 0 to an answer left as released.
         score = grade.manual_score if grade.manual_score is not None else grade.auto_score
-        out.append(Answer(submission.student_id, text, score, float(grade.max_score)))
+        out.append(Answer(submission.student_id, text, score, float(grade.max_score), bool(grade.needs_manual_grade)))
     return out
 
 
@@ -170,8 +181,11 @@ STYLE = """body{font-family:system-ui,sans-serif;max-width:60rem;margin:1rem aut
 .key{background:#f4f7fb;border:1px solid #c9d6e8;border-radius:6px;padding:.5rem 1rem;margin-bottom:1rem}
 .answer{border:1px solid #ddd;border-radius:6px;padding:.5rem 1rem;margin:.8rem 0}
 .answer h3{margin:.2rem 0;font-size:1rem}.missing{color:#a00}.unmarked{border-left:4px solid #e0a000}
-.marked{border-left:4px solid #2a2}.notice{background:#eef9ee;padding:.4rem .8rem}.error{background:#fdecec;padding:.4rem .8rem}
+.marked{border-left:4px solid #2a2}.confirm{color:#8a5a00}.notice{background:#eef9ee;padding:.4rem .8rem}.error{background:#fdecec;padding:.4rem .8rem}
 input[type=number]{width:5rem}"""
+# No script, no remote image (a student's answer may link one), styles only inline.
+CSP = ("default-src 'none'; img-src 'self' data:; style-src 'unsafe-inline'; script-src 'none'; "
+       "form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
 
 
 def _points(points: float) -> str:
@@ -194,21 +208,40 @@ def render_question(assignment: str, q: Question, rows: list[Answer], xsrf_html:
               f"<section class='key' id='model-answer'><h2>Model answer</h2>{_trusted(q.model_answer)}</section>",
               f"<section class='key' id='mark-scheme'><h2>Mark scheme</h2>{_trusted(q.mark_scheme)}</section>",
               f"<form method='post' id='marks'>{xsrf_html}"]
-    marked = sum(a.score is not None for a in rows)
+    marked = sum(a.marked for a in rows)
     parts.append(f"<h2>Answers ({marked} of {len(rows)} marked)</h2>")
-    for a in rows:
-        state = "marked" if a.score is not None else "unmarked"
+    for i, a in enumerate(rows):
+        state = "marked" if a.marked else "unmarked"
+        confirm = ("<p class='confirm'>Autograded again since this mark was given: save to confirm "
+                   "it (or change it).</p>" if a.needs_mark and a.score is not None else "")
         body = (_untrusted(a.text) if a.text and a.text.strip()
                 else "<p class='missing'>(no answer cell found in the autograded notebook)</p>" if a.text is None
                 else "<p class='missing'>(empty answer)</p>")
-        value = "" if a.score is None else f"{a.score:g}"
+        value = _shown(a.score)
         parts.append(
             f"<div class='answer {state}' data-student='{e(a.student, quote=True)}'>"
-            f"<h3>{e(a.student)}</h3><div class='text'>{body}</div>"
+            f"<h3>{e(a.student)}</h3><div class='text'>{body}</div>{confirm}"
+            f"<input type='hidden' name='student:{i}' value='{e(a.student, quote=True)}'>"
+            f"<input type='hidden' name='was:{i}' value='{value}'>"
             f"<label>points <input type='number' min='0' max='{q.points:g}' step='0.25' "
-            f"name='score:{e(a.student, quote=True)}' value='{value}'></label> / {q.points:g}</div>")
+            f"name='score:{i}' value='{value}'></label> / {q.points:g}</div>")
     parts.append("<p><button type='submit' id='save'>Save marks to the gradebook</button></p></form></body></html>")
     return "\n".join(parts)
+
+
+def _shown(score: float | None) -> str:
+    return "" if score is None else f"{score:g}"
+
+
+def _number(raw: str) -> float | None:
+    """A points box's value: ``None`` when empty; ``ValueError`` names what is wrong."""
+    raw = raw.strip()
+    if not raw:
+        return None
+    try:
+        return float(raw)
+    except ValueError:
+        raise ValueError(f"{raw!r} is not a number of points") from None
 
 
 def render_index(assignment: str, summary: list[tuple[Question, int, int]]) -> str:
@@ -229,9 +262,15 @@ def make_app(assignment: str, root: Path, db_url: str, token: str):
     by_id = {q.grade_id: q for q in questions}
 
     class Base(tornado.web.RequestHandler):
+        def set_default_headers(self):
+            # Students' answers may link remote images: none load in the TA's browser, and
+            # the pages run no script at all.
+            self.set_header("Content-Security-Policy", CSP)
+
         def prepare(self):
             given = self.get_query_argument("token", None)
-            if given is not None and secrets.compare_digest(given, token):
+            # Bytes: compare_digest raises TypeError on a str that is not ASCII.
+            if given is not None and secrets.compare_digest(given.encode(), token.encode()):
                 self.set_secure_cookie("marking", "ok", httponly=True, samesite="Strict")
                 return
             if self.get_secure_cookie("marking") != b"ok":
@@ -243,7 +282,7 @@ def make_app(assignment: str, root: Path, db_url: str, token: str):
                 summary = []
                 for q in questions:
                     rows = answers(gb, assignment, q, root)
-                    summary.append((q, sum(a.score is not None for a in rows), len(rows)))
+                    summary.append((q, sum(a.marked for a in rows), len(rows)))
             self.write(render_index(assignment, summary))
 
     class Page(Base):
@@ -258,26 +297,38 @@ def make_app(assignment: str, root: Path, db_url: str, token: str):
                 rows = answers(gb, assignment, q, root)
             saved = self.get_query_argument("saved", "")
             self.write(render_question(assignment, q, rows, self.xsrf_form_html(),
-                                       notice=f"Saved {int(saved)} mark(s) to the gradebook." if saved.isdigit() else ""))
+                                       notice=f"Saved {int(saved)} mark(s) to the gradebook."
+                                       if saved.isascii() and saved.isdigit() else ""))
 
         def post(self, grade_id: str):
             q = self._question(grade_id)
             saved, errors = 0, []
             with Gradebook(db_url) as gb:
-                current = {a.student: a.score for a in answers(gb, assignment, q, root)}
-                for name in self.request.body_arguments:
-                    if not name.startswith("score:"):
-                        continue
-                    student, raw = name[len("score:"):], self.get_body_argument(name).strip()
+                current = {a.student: a for a in answers(gb, assignment, q, root)}
+                # Rows are keyed by their index: tornado decodes field names as latin-1 but
+                # values as UTF-8, so the student id travels as a value.
+                rows = sorted(int(n[len("student:"):]) for n in self.request.body_arguments
+                              if n.startswith("student:") and n[len("student:"):].isascii()
+                              and n[len("student:"):].isdigit())
+                for i in rows:
+                    student = self.get_body_argument(f"student:{i}")
                     if student not in current:
                         errors.append(f"{student} has no submission of {assignment}")
                         continue
+                    now = current[student]
                     try:
-                        score = float(raw) if raw else None
-                    except ValueError:
-                        errors.append(f"{student}: {raw!r} is not a number of points")
+                        score = _number(self.get_body_argument(f"score:{i}", ""))
+                        shown = _number(self.get_body_argument(f"was:{i}", _shown(now.score)))
+                    except ValueError as err:
+                        errors.append(f"{student}: {err}")
                         continue
-                    if score == current[student]:
+                    if score == shown and not (now.needs_mark and score is not None):
+                        continue  # not changed on this page (a blank row that needs a mark stays so)
+                    if now.score != shown:
+                        errors.append(f"{student}: the gradebook changed since this page was opened "
+                                      f"(now {_shown(now.score) or 'no mark'}); reload the page and mark again")
+                        continue
+                    if score == now.score and not now.needs_mark:
                         continue
                     try:
                         record(gb, assignment, q, student, score)

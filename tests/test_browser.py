@@ -566,7 +566,7 @@ def test_marking_view_shows_the_key_and_answers_and_saves_a_mark(browser, demo_r
         assert students == ["demo-blank", "demo-mistakes", "demo-reference"]
         assert page.locator(".answer.unmarked").count() == 2
         blank = page.locator(".answer[data-student='demo-blank']")
-        assert "YOUR ANSWER HERE" in blank.inner_text() and blank.locator("input").input_value() == "0", \
+        assert "YOUR ANSWER HERE" in blank.inner_text() and blank.locator("input[type=number]").input_value() == "0", \
             "nbgrader's 0 for an answer left as released shows in its box"
         # The student's HTML is text: shown literally, never run, no element made of it.
         hostile = page.locator(".answer[data-student='demo-mistakes'] .text").inner_text()

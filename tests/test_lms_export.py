@@ -145,3 +145,48 @@ def test_bad_platform_or_assignment_says_what_to_do(course, tmp_path):
     result = subprocess.run([sys.executable, "-m", "instructor.lms_export", "canvas", "nope", "--root", str(course)],
                             capture_output=True, text=True)
     assert result.returncode == 2 and "not in the gradebook: nope (it has fashion_vae)" in result.stderr, result.stderr
+
+
+def test_names_that_spreadsheets_run_as_formulas_stay_text_and_such_ids_are_refused(course, tmp_path):
+    """OWASP's CSV-injection advice: a name or e-mail starting with ``=`` (``+ - @``, tab, CR)
+    gets a leading ``'``; an identifier the LMS matches users on is refused, naming the student."""
+    hostile = tmp_path / "hostile"
+    shutil.copytree(course, hostile)
+    link = '=HYPERLINK("http://x","click")'
+    with Gradebook(f"sqlite:///{hostile / 'gradebook.db'}") as gb:
+        gb.update_or_create_student("demo-mistakes", first_name=link, last_name="+1", email="@x")
+    moodle = {r[2]: r for r in rows(export(hostile, "moodle", tmp_path / "moodle.csv"))}
+    assert moodle["demo-mistakes"][:4] == ["'" + link, "'+1", "demo-mistakes", "'@x"]
+    assert moodle["demo-reference"][:2] == ["Ada", "Lovelace, Countess"], "other names are unchanged"
+    canvas = {r[2]: r for r in rows(export(hostile, "canvas", tmp_path / "canvas.csv"))}
+    assert canvas["demo-mistakes"][0] == "'+1, " + link
+    with Gradebook(f"sqlite:///{hostile / 'gradebook.db'}") as gb:
+        gb.update_or_create_student("demo-blank", lms_user_id="=1+2")
+        items, students = lms_export.collect(gb, [ASSIGNMENT], hostile)
+    with pytest.raises(ValueError, match="student 'demo-blank': ID '=1\\+2' starts with '='"):
+        lms_export.write("canvas", tmp_path / "x.csv", items, students)
+
+
+def test_a_written_cell_without_a_mark_scheme_still_exports_and_clashing_items_are_refused(course, tmp_path):
+    """The written items come from the gradebook, so a master cell without a ``**Mark
+    scheme`` paragraph does not stop the export; two items with one column name do, clearly."""
+    import nbformat
+
+    from instructor import notebooks
+    changed = tmp_path / "changed"
+    shutil.copytree(course, changed)
+    master_path = changed / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
+    master = notebooks.read(master_path)
+    answer = next(c for c in master.cells if notebooks.grade_id(c) == "answer_traverse")
+    answer.source = answer.source.replace("**Mark scheme", "**Scheme")
+    nbformat.write(master, str(master_path))
+    with pytest.raises(marking.MarkingError):
+        marking.written_questions(ASSIGNMENT, changed)
+    assert rows(export(changed, "moodle", tmp_path / "moodle.csv")) == \
+        rows(export(course, "moodle", tmp_path / "before.csv"))
+    test_cell = next(c for c in master.cells if notebooks.is_test_cell(c))
+    test_cell.metadata["vae_course"]["question"] = "traverse"
+    nbformat.write(master, str(master_path))
+    result = subprocess.run([sys.executable, "-m", "instructor.lms_export", "canvas", ASSIGNMENT, "--root", str(changed),
+                             "--to", str(tmp_path / "x.csv")], capture_output=True, text=True)
+    assert result.returncode == 2 and "would share a column: fashion_vae traverse" in result.stderr, result.stderr

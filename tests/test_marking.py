@@ -107,49 +107,127 @@ def test_unknown_question_or_assignment_says_what_to_choose(course):
         marking.written_questions("no_such_assignment", course)
 
 
+class Server:
+    """The marking app of ``root`` served on a thread, with a browser holding its cookies."""
+
+    def __init__(self, root, token="secret-token"):
+        import asyncio
+        import http.cookiejar
+        import threading
+        import urllib.request
+
+        import tornado.httpserver
+        import tornado.netutil
+        app = marking.make_app("fashion_vae", root, db(root), token)
+        sockets = tornado.netutil.bind_sockets(0, address="127.0.0.1")
+        self.port = sockets[0].getsockname()[1]
+        self.loop = asyncio.new_event_loop()
+
+        def serve():
+            asyncio.set_event_loop(self.loop)
+            tornado.httpserver.HTTPServer(app).add_sockets(sockets)
+            self.loop.run_forever()
+
+        self.thread = threading.Thread(target=serve, daemon=True)
+        self.thread.start()
+        self.browser = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
+
+    def url(self, grade_id):
+        return f"http://127.0.0.1:{self.port}/question/{grade_id}"
+
+    def stop(self):
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(timeout=10)
+
+
+def form(page, **marks):
+    """The fields the page would post with ``marks`` ({student: points text}) typed in."""
+    import html as html_lib
+    fields = {"_xsrf": re.search(r'name="_xsrf" value="([^"]+)"', page).group(1)}
+    for i, student in re.findall(r"name='student:(\d+)' value='([^']*)'", page):
+        student = html_lib.unescape(student)
+        was = re.search(rf"name='was:{i}' value='([^']*)'", page).group(1)
+        fields.update({f"student:{i}": student, f"was:{i}": was, f"score:{i}": marks.get(student, was)})
+    return fields
+
+
 def test_the_server_asks_for_the_token_and_the_xsrf_check_and_saves(course):
     """The tornado app over HTTP: no token, no page; a save without the XSRF token is
     refused; a save with it lands in the gradebook."""
-    import asyncio
-    import http.cookiejar
-    import threading
     import urllib.error
     import urllib.parse
     import urllib.request
 
-    import tornado.httpserver
-    import tornado.netutil
-
-    app = marking.make_app("fashion_vae", course, db(course), "secret-token")
-    sockets = tornado.netutil.bind_sockets(0, address="127.0.0.1")
-    port = sockets[0].getsockname()[1]
-    loop = asyncio.new_event_loop()
-
-    def serve():
-        asyncio.set_event_loop(loop)
-        tornado.httpserver.HTTPServer(app).add_sockets(sockets)
-        loop.run_forever()
-
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    base = f"http://127.0.0.1:{port}/question/answer_selection"
+    server = Server(course)
+    base = server.url("answer_selection")
+    browser = server.browser
     try:
         with pytest.raises(urllib.error.HTTPError, match="403"):
             urllib.request.urlopen(base, timeout=30)
-        browser = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
-        page = browser.open(f"{base}?token=secret-token", timeout=30).read().decode()
-        xsrf = re.search(r'name="_xsrf" value="([^"]+)"', page).group(1)
         with pytest.raises(urllib.error.HTTPError, match="403"):
-            browser.open(base, urllib.parse.urlencode({"score:demo-mistakes": "1"}).encode(), timeout=30)
-        reply = browser.open(base, urllib.parse.urlencode({"_xsrf": xsrf, "score:demo-mistakes": "0.5"}).encode(),
-                             timeout=30)
-        assert reply.geturl().endswith("?saved=1") and "Saved 1 mark(s) to the gradebook." in reply.read().decode()
-        with pytest.raises(urllib.error.HTTPError, match="400") as refused:
-            browser.open(base, urllib.parse.urlencode({"_xsrf": xsrf, "score:demo-mistakes": "many"}).encode(),
+            urllib.request.urlopen(base + "?token=s%C3%A9cret", timeout=30)
+        reply = browser.open(f"{base}?token=secret-token", timeout=30)
+        assert "img-src 'self' data:" in reply.headers["Content-Security-Policy"]
+        page = reply.read().decode()
+        fields = form(page, **{"demo-mistakes": "1"})
+        with pytest.raises(urllib.error.HTTPError, match="403"):
+            browser.open(base, urllib.parse.urlencode({k: v for k, v in fields.items() if k != "_xsrf"}).encode(),
                          timeout=30)
+        reply = browser.open(base, urllib.parse.urlencode(form(page, **{"demo-mistakes": "0.5"})).encode(), timeout=30)
+        assert reply.geturl().endswith("?saved=1") and "Saved 1 mark(s) to the gradebook." in reply.read().decode()
+        page = browser.open(base, timeout=30).read().decode()
+        with pytest.raises(urllib.error.HTTPError, match="400") as refused:
+            browser.open(base, urllib.parse.urlencode(form(page, **{"demo-mistakes": "many"})).encode(), timeout=30)
         assert "&#x27;many&#x27; is not a number of points" in refused.value.read().decode()
+        assert browser.open(base + "?saved=%C2%B2", timeout=30).status == 200, "a bad ?saved= is ignored"
     finally:
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(timeout=10)
+        server.stop()
     with Gradebook(db(course)) as gb:
         assert gb.find_grade("answer_selection", "fashion_vae", "fashion_vae", "demo-mistakes").manual_score == 0.5
+
+
+def test_re_autograded_marks_need_confirming_a_stale_page_does_not_overwrite_and_ids_may_be_unicode(
+        course, tmp_path):
+    """nbgrader sets needs_manual_grade again on re-autograde: the page asks for the mark
+    (pre-filled) and saving it unchanged clears the flag. A page opened before another TA's
+    mark leaves that mark alone, and refuses a change to it. A student id outside ASCII
+    (tornado reads field names as latin-1) is saved."""
+    import urllib.error
+    import urllib.parse
+    root = tmp_path / "course"
+    shutil.copytree(course, root)
+    q = "answer_traverse"
+    with Gradebook(db(root)) as gb:
+        gb.add_student("zoë")
+        gb.add_submission("fashion_vae", "zoë")
+        grade = gb.find_grade(q, "fashion_vae", "fashion_vae", "demo-reference")
+        grade.manual_score, grade.needs_manual_grade = 0.75, True  # as nbgrader's re-autograde leaves it
+        gb.db.commit()
+        rows = {a.student: a for a in marking.answers(gb, "fashion_vae", marking.question("fashion_vae", q, root),
+                                                         root)}
+    assert rows["demo-reference"].score == 0.75 and not rows["demo-reference"].marked
+    server = Server(root)
+    base = server.url(q)
+    try:
+        page = server.browser.open(f"{base}?token=secret-token", timeout=30).read().decode()
+        assert "save to confirm" in page
+        stale = server.browser.open(base, timeout=30).read().decode()
+        reply = server.browser.open(base, urllib.parse.urlencode(form(page, **{"zoë": "1"})).encode(), timeout=30)
+        assert reply.geturl().endswith("?saved=2"), "zoë's mark and demo-reference's confirmation"
+        with Gradebook(db(root)) as gb:
+            grade = gb.find_grade(q, "fashion_vae", "fashion_vae", "demo-reference")
+            assert (grade.manual_score, grade.needs_manual_grade) == (0.75, False)
+            assert gb.find_grade(q, "fashion_vae", "fashion_vae", "zoë").manual_score == 1
+        # The stale page showed zoë blank: saving it without touching her row keeps her mark ...
+        reply = server.browser.open(base, urllib.parse.urlencode(form(stale, **{"demo-mistakes": "0.5"})).encode(),
+                                    timeout=30)
+        assert reply.geturl().endswith("?saved=1")
+        # ... and changing her row there is refused, saying why.
+        with pytest.raises(urllib.error.HTTPError, match="400") as refused:
+            server.browser.open(base, urllib.parse.urlencode(form(stale, **{"zoë": "0.25"})).encode(), timeout=30)
+        assert "zoë: the gradebook changed since this page was opened (now 1)" in refused.value.read().decode()
+    finally:
+        server.stop()
+    with Gradebook(db(root)) as gb:
+        assert gb.find_grade(q, "fashion_vae", "fashion_vae", "zoë").manual_score == 1
+        assert gb.find_grade(q, "fashion_vae", "fashion_vae", "demo-mistakes").manual_score == 0.5
