@@ -217,16 +217,33 @@ def complete_students(course: Course, assignment: str, students) -> set[str]:
     return marked & in_gradebook
 
 
-def discard_partial(course: Course, assignment: str, students) -> list[str]:
+def hand_marked(gb, assignment: str, student: str) -> bool:
+    """Whether ``student``'s submission of ``assignment`` in ``gb`` holds a TA's hand mark: a
+    grade with a manual score, or a comment written by hand."""
+    from nbgrader.api import MissingEntry
+    try:
+        submission = gb.find_submission(assignment, student)
+    except MissingEntry:
+        return False
+    return any(grade.manual_score is not None for nb in submission.notebooks for grade in nb.grades) \
+        or any((comment.manual_comment or "").strip() for nb in submission.notebooks for comment in nb.comments)
+
+
+def discard_partial(course: Course, assignment: str, students, kept: list[str] | None = None) -> list[str]:
     """Remove what an interrupted run left of the grades of ``students`` that are not complete:
     their submission in the gradebook (its grades and comments go with it) and their
-    autograded folder, so that no half-written grade is ever read or exported. Returns the
-    students whose partial grades were removed."""
+    autograded folder, so that no half-written grade is ever read or exported. A submission
+    holding a TA's hand mark (:func:`hand_marked`) is never removed: it keeps its earlier
+    grade and marks, its student is appended to ``kept`` (when given) and a sentence says so.
+    Returns the students whose partial grades were removed."""
     from nbgrader.api import MissingEntry
     incomplete = sorted(set(students) - complete_students(course, assignment, students))
-    removed = []
+    removed, marked = [], []
     with gradebook(course) as gb:
         for student in incomplete:
+            if hand_marked(gb, assignment, student):
+                marked.append(student)
+                continue
             folder = course.root / "autograded" / student / assignment
             found = folder.exists()
             try:
@@ -237,6 +254,12 @@ def discard_partial(course: Course, assignment: str, students) -> list[str]:
             shutil.rmtree(folder, ignore_errors=True)
             if found:
                 removed.append(student)
+    if marked:
+        print(f"[{assignment}] kept {len(marked)} submission(s) holding hand marks that a run left without a "
+              f"complete grade ({', '.join(marked)}): each keeps its earlier grade and marks, and is regraded "
+              f"only on request (python -m instructor.autograde {assignment} --student <student>)")
+    if kept is not None:
+        kept += marked
     return removed
 
 
@@ -384,7 +407,9 @@ def resumable(course: Course, assignment: str, students: list[str]) -> tuple[lis
     """For ``--resume``: those of ``students`` with no complete grade, after removing what an
     interrupted run left of their grades, and the sentence to print when there are none."""
     todo = sorted(set(students) - complete_students(course, assignment, students))
-    removed = discard_partial(course, assignment, todo)
+    kept: list[str] = []
+    removed = discard_partial(course, assignment, todo, kept)
+    todo = [s for s in todo if s not in kept]  # hand-marked: regraded only with --student
     if removed:
         print(f"[{assignment}] removed the partial grades of {len(removed)} submission(s) an interrupted "
               f"run left: {', '.join(removed)}")

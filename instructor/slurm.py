@@ -205,8 +205,6 @@ def main(course: Course, args: argparse.Namespace) -> int:
             if not todo:
                 print(nothing)
                 return 0
-        for student in todo:  # the progress counts this run's grades
-            marker(course, assignment, student).unlink(missing_ok=True)
         tasks = min(args.tasks or default_tasks(len(todo)), len(todo))
         shards = [todo[k::tasks] for k in range(tasks)]
         folder = course.root / LOGS / assignment / names.ENGINE_SLURM
@@ -222,6 +220,10 @@ def main(course: Course, args: argparse.Namespace) -> int:
                                  mem=args.mem, output=folder / "%A_%a.out", partition=args.partition,
                                  time_limit=args.time, gres=args.gres))
         job = submit(script)
+        # The progress counts this run's grades. Unlinked only once the job is submitted: a
+        # refused job leaves every earlier grade complete (and a later --resume keeps it).
+        for student in todo:
+            marker(course, assignment, student).unlink(missing_ok=True)
     except (FileNotFoundError, PreflightFailed, SlurmError, ValueError, OSError, NbgraderError) as err:
         print(f"error: {err}")
         return 2
@@ -245,7 +247,8 @@ def main(course: Course, args: argparse.Namespace) -> int:
 
     done = complete_students(course, assignment, todo)
     ungraded = sorted(set(todo) - done)
-    discard_partial(course, assignment, ungraded)
+    kept: list[str] = []
+    discard_partial(course, assignment, ungraded, kept)
     # The table and the incidents cover the whole class as the gradebook now holds it.
     graded = sorted(complete_students(course, assignment, everyone))
     audits = incidents.audit(course.root, assignment, graded)
@@ -261,7 +264,9 @@ def main(course: Course, args: argparse.Namespace) -> int:
         print(f"not graded ({len(not_graded)}): {', '.join(sorted(not_graded))}; the incidents above say why, "
               "and the gradebook marks them as not graded")
     if ungraded:
-        print(f"UNGRADED ({len(ungraded)}): no complete grade, and nothing of theirs in the gradebook:")
+        print(f"UNGRADED ({len(ungraded)}): no complete grade from this run"
+              + (f" (those holding hand marks keep their earlier grade: {', '.join(kept)})" if kept else
+                 ", and nothing of theirs in the gradebook") + ":")
         for k, shard in enumerate(shards):
             left = [s for s in shard if s in ungraded]
             if left:
