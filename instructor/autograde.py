@@ -338,6 +338,10 @@ def main(argv: list[str] | None = None) -> int:
         assert 0 <= shard < shards
     except (ValueError, AssertionError):
         p.error(f"--shard must be I/N with 0 <= I < N, not {args.shard!r}")
+    if args.resume and shards > 1:
+        p.error("--resume cannot go with --shard: each shard would work out its own list while the others "
+                "grade; resume from one process, which shards itself (--engine slurm --resume), or "
+                "grade the rest here with --resume and no --shard")
     if args.notebook and not args.student:
         p.error("--notebook needs --student")
     if args.engine == names.ENGINE_SLURM and (args.notebook or shards > 1 or args.class_list):

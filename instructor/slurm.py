@@ -237,8 +237,9 @@ def main(course: Course, args: argparse.Namespace) -> int:
     try:
         states = follow(course, assignment, job, shards, args.poll)
     except KeyboardInterrupt:
-        print(f"\nstopped following job {job}; it keeps running: `squeue -j {job}` shows it, "
-              f"`scancel {job}` stops it, and --resume grades what it leaves ungraded")
+        print(f"\nstopped following job {job}; it keeps running: `squeue -j {job}` shows it and "
+              f"`scancel {job}` stops it; run --resume only once `squeue -j {job}` no longer lists it "
+              f"(a --resume while it runs would remove and regrade what its tasks are grading)")
         return 130
     except SlurmError as err:
         print(f"error: {err}")

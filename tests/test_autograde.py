@@ -79,6 +79,10 @@ def test_shards_split_the_class_and_bad_shards_are_refused(tmp_path, capsys):
         with pytest.raises(SystemExit):
             autograde.main([ASSIGNMENT, "--root", str(tmp_path), "--shard", bad])
     assert autograde.submitted_students(course, ASSIGNMENT) == ["s0", "s1", "s2"]
+    # Each shard would work out its own --resume list while the others grade.
+    with pytest.raises(SystemExit):
+        autograde.main([ASSIGNMENT, "--root", str(tmp_path), "--shard", "0/2", "--resume"])
+    assert "--resume cannot go with --shard" in capsys.readouterr().err
 
 
 # nbgrader's own add_submission makes SQLAlchemy warn about its session's autoflush.
