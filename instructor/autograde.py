@@ -194,12 +194,33 @@ def marker(course: Course, assignment: str, student: str) -> Path:
     return course.root / "autograded" / student / assignment / COMPLETE
 
 
-def mark_complete(course: Course, assignment: str, students) -> None:
-    """Record that ``students`` are graded and audited (call after :func:`incidents.record`)."""
+def autograded_notebooks(course: Course, assignment: str, students) -> dict[Path, int]:
+    """The autograded notebooks of ``students`` now, each with its mtime (ns): taken before a
+    run, it tells :func:`mark_complete` which notebooks the run did not write."""
+    found = {}
+    for student in students:
+        for path in (course.root / "autograded" / student / assignment).glob("*.ipynb"):
+            try:
+                found[path] = path.stat().st_mtime_ns
+            except OSError:
+                pass
+    return found
+
+
+def mark_complete(course: Course, assignment: str, students, before: dict[Path, int] | None = None) -> None:
+    """Record that ``students`` are graded and audited (call after :func:`incidents.record`).
+    With ``before`` (:func:`autograded_notebooks` taken when the run began), a student with
+    an autograded notebook the run left as it was (nbgrader stopped before it; the file is an
+    earlier run's) is not marked. Comparing mtimes of the same filesystem, not the clock,
+    keeps this right across a shared filesystem whose server's clock differs from ours."""
+    before = before or {}
     for student in students:
         path = marker(course, assignment, student)
-        if path.parent.is_dir():
-            path.write_text(f"{time.strftime('%Y-%m-%d %H:%M:%S')} {os.uname().nodename}\n")
+        if not path.parent.is_dir():
+            continue
+        if any(before.get(nb) == nb.stat().st_mtime_ns for nb in path.parent.glob("*.ipynb")):
+            continue
+        path.write_text(f"{time.strftime('%Y-%m-%d %H:%M:%S')} {os.uname().nodename}\n")
 
 
 def complete_students(course: Course, assignment: str, students) -> set[str]:
@@ -381,6 +402,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"shard {shard}/{shards}: nothing to grade (the class has {len(everyone)} submissions)")
             return 0
         whole = args.student is None and not args.class_list and not args.resume and shards == 1
+        before = autograded_notebooks(course, args.assignment, everyone[shard::shards])
         runs = autograde_class(course, args.assignment, jobs=args.jobs or 1,
                                students=None if whole else everyone[shard::shards])
     except (FileNotFoundError, PreflightFailed) as err:  # PreflightFailed: no grade written
@@ -391,7 +413,7 @@ def main(argv: list[str] | None = None) -> int:
     audits = incidents.audit(course.root, args.assignment, students)
     incidents.record(course, args.assignment, audits)
     faulty = {s for s in students if (audits[s].not_graded or "").startswith(incidents.GRADER_FAULT)}
-    mark_complete(course, args.assignment, [s for s in students if s not in faulty])
+    mark_complete(course, args.assignment, [s for s in students if s not in faulty], before)
     not_graded = {s for s in students if audits[s].not_graded}
     grades = {s: g for s, g in course.grades(args.assignment).items() if s in students and s not in not_graded}
     print(question_table(args.assignment, grades, questions(args.assignment, course.root), not_graded))

@@ -144,3 +144,18 @@ def test_resume_keeps_a_submission_a_ta_has_marked_by_hand(tmp_path, capsys):
     kept: list[str] = []
     assert autograde.discard_partial(course, ASSIGNMENT, everyone, kept) == []
     assert kept == ["commented", "hand-marked"]
+
+
+def test_a_student_whose_autograded_notebook_the_run_did_not_write_is_not_marked_complete(tmp_path):
+    course = Course.scratch(tmp_path, [ASSIGNMENT])
+    for student in ("regraded", "stale"):
+        folder = tmp_path / "autograded" / student / ASSIGNMENT
+        folder.mkdir(parents=True)
+        (folder / f"{ASSIGNMENT}.ipynb").write_text("{}")
+    before = autograde.autograded_notebooks(course, ASSIGNMENT, ["regraded", "stale"])
+    notebook = tmp_path / "autograded" / "regraded" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
+    stat = notebook.stat()
+    os.utime(notebook, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))  # the run rewrote it
+    autograde.mark_complete(course, ASSIGNMENT, ["regraded", "stale"], before)
+    assert autograde.marker(course, ASSIGNMENT, "regraded").is_file()
+    assert not autograde.marker(course, ASSIGNMENT, "stale").exists()
