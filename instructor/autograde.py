@@ -287,7 +287,8 @@ def discard_partial(course: Course, assignment: str, students, kept: list[str] |
 def read_class_list(path: Path, everyone: list[str]) -> list[str]:
     """The students listed in ``path`` (one a line), each of which must have a submission."""
     try:
-        listed = [line.strip() for line in Path(path).read_text().splitlines() if line.strip()]
+        # Names are kept as written: a student folder's name may begin or end with a space.
+        listed = [line for line in Path(path).read_text().splitlines() if line]
     except OSError as err:
         raise FileNotFoundError(f"Cannot read the class list {path}: {err.strerror}.") from err
     unknown = sorted(set(listed) - set(everyone))

@@ -76,6 +76,11 @@ def render(template: str, *, root: Path, python: str, assignment: str, class_lis
     ``instructor/slurm.sbatch``) with its fields filled in, paths shell-quoted. ``optional``
     holds the ``#SBATCH`` lines of the options given (partition, time limit, gres). Raises
     ValueError when the template names a field that does not exist."""
+    for option, value in (("--partition", partition), ("--time", time_limit), ("--gres", gres), ("--mem", mem),
+                          ("the job name", job_name or f"grade-{assignment}")):
+        if value and any(ord(c) < 32 or ord(c) == 127 for c in str(value)):
+            raise ValueError(f"{option} holds a newline or control character ({value!r}), which would "
+                             f"become a line of the sbatch script of its own: give it on one plain line.")
     optional = [f"#SBATCH --{key}={value}" for key, value in
                 (("partition", partition), ("time", time_limit), ("gres", gres)) if value]
     fields = {"job_name": job_name or f"grade-{assignment}", "last_task": tasks - 1, "tasks": tasks,

@@ -159,3 +159,11 @@ def test_a_student_whose_autograded_notebook_the_run_did_not_write_is_not_marked
     autograde.mark_complete(course, ASSIGNMENT, ["regraded", "stale"], before)
     assert autograde.marker(course, ASSIGNMENT, "regraded").is_file()
     assert not autograde.marker(course, ASSIGNMENT, "stale").exists()
+
+
+def test_a_class_list_keeps_names_exactly_as_written(tmp_path):
+    listed = tmp_path / "class.students"
+    listed.write_text(" spaced \nplain\n\n")
+    assert autograde.read_class_list(listed, [" spaced ", "plain"]) == [" spaced ", "plain"]
+    with pytest.raises(FileNotFoundError, match="names students with no submission"):
+        autograde.read_class_list(listed, ["spaced", "plain"])

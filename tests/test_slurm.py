@@ -229,3 +229,10 @@ def test_the_gpu_check_refuses_to_run_without_a_gpu(monkeypatch, capsys):
     monkeypatch.setattr(gpu_check, "gpu", lambda: None)
     assert gpu_check.main(["fashion_vae"]) == 2
     assert "no usable CUDA GPU here" in capsys.readouterr().out
+
+
+def test_an_option_holding_a_newline_is_refused_before_it_becomes_a_script_line():
+    for bad in (dict(partition="gpu\n#SBATCH --account=other"), dict(mem="8G\nrm -rf /"),
+                dict(time_limit="1:00\r"), dict(gres="gpu:1\x00"), dict(assignment="a\nb")):
+        with pytest.raises(ValueError, match="newline or control character"):
+            render(**bad)
