@@ -18,8 +18,9 @@ round-robin).
 A student's grade is *complete* once nbgrader has graded the submission and the incident
 audit has written its consequences into the gradebook: then, and only then, a marker
 (:data:`COMPLETE`) is written beside the autograded notebook. A run that is killed before
-leaves no marker; :func:`discard_partial` removes what it wrote, and ``--resume`` grades only
-the students with no complete grade. ``--engine slurm`` grades the class as the tasks of a
+leaves no marker; :func:`discard_partial` removes what it wrote (except a submission a TA has
+marked by hand, which keeps its earlier grade and marks), and ``--resume`` grades only the
+students with no complete grade. ``--engine slurm`` grades the class as the tasks of a
 Slurm job array (:mod:`instructor.slurm`).
 """
 from __future__ import annotations

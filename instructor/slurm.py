@@ -15,7 +15,8 @@ machine that can submit jobs, with the course on a filesystem every node mounts 
 4. follows the array, printing a progress line whenever it changes (tasks pending, running
    and done; submissions graded);
 5. when every task has ended, removes the partial grades of the students no task completed
-   (a task that failed, was cancelled, ran out of time or lost its node), prints the
+   (a task that failed, was cancelled, ran out of time or lost its node; a submission a TA
+   has marked by hand is kept, with its earlier grade and marks), prints the
    per-question table and the incident report of the class, and names the students each
    failed task left ungraded, with the command that grades them (``--resume``).
 
