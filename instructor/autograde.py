@@ -18,8 +18,9 @@ round-robin).
 A student's grade is *complete* once nbgrader has graded the submission and the incident
 audit has written its consequences into the gradebook: then, and only then, a marker
 (:data:`COMPLETE`) is written beside the autograded notebook. A run that is killed before
-leaves no marker; :func:`discard_partial` removes what it wrote, and ``--resume`` grades only
-the students with no complete grade. ``--engine slurm`` grades the class as the tasks of a
+leaves no marker; :func:`discard_partial` removes what it wrote (except a submission a TA has
+marked by hand, which keeps its earlier grade and marks), and ``--resume`` grades only the
+students with no complete grade. ``--engine slurm`` grades the class as the tasks of a
 Slurm job array (:mod:`instructor.slurm`).
 """
 from __future__ import annotations
@@ -194,12 +195,33 @@ def marker(course: Course, assignment: str, student: str) -> Path:
     return course.root / "autograded" / student / assignment / COMPLETE
 
 
-def mark_complete(course: Course, assignment: str, students) -> None:
-    """Record that ``students`` are graded and audited (call after :func:`incidents.record`)."""
+def autograded_notebooks(course: Course, assignment: str, students) -> dict[Path, int]:
+    """The autograded notebooks of ``students`` now, each with its mtime (ns): taken before a
+    run, it tells :func:`mark_complete` which notebooks the run did not write."""
+    found = {}
+    for student in students:
+        for path in (course.root / "autograded" / student / assignment).glob("*.ipynb"):
+            try:
+                found[path] = path.stat().st_mtime_ns
+            except OSError:
+                pass
+    return found
+
+
+def mark_complete(course: Course, assignment: str, students, before: dict[Path, int] | None = None) -> None:
+    """Record that ``students`` are graded and audited (call after :func:`incidents.record`).
+    With ``before`` (:func:`autograded_notebooks` taken when the run began), a student with
+    an autograded notebook the run left as it was (nbgrader stopped before it; the file is an
+    earlier run's) is not marked. Comparing mtimes of the same filesystem, not the clock,
+    keeps this right across a shared filesystem whose server's clock differs from ours."""
+    before = before or {}
     for student in students:
         path = marker(course, assignment, student)
-        if path.parent.is_dir():
-            path.write_text(f"{time.strftime('%Y-%m-%d %H:%M:%S')} {os.uname().nodename}\n")
+        if not path.parent.is_dir():
+            continue
+        if any(before.get(nb) == nb.stat().st_mtime_ns for nb in path.parent.glob("*.ipynb")):
+            continue
+        path.write_text(f"{time.strftime('%Y-%m-%d %H:%M:%S')} {os.uname().nodename}\n")
 
 
 def complete_students(course: Course, assignment: str, students) -> set[str]:
@@ -217,16 +239,33 @@ def complete_students(course: Course, assignment: str, students) -> set[str]:
     return marked & in_gradebook
 
 
-def discard_partial(course: Course, assignment: str, students) -> list[str]:
+def hand_marked(gb, assignment: str, student: str) -> bool:
+    """Whether ``student``'s submission of ``assignment`` in ``gb`` holds a TA's hand mark: a
+    grade with a manual score, or a comment written by hand."""
+    from nbgrader.api import MissingEntry
+    try:
+        submission = gb.find_submission(assignment, student)
+    except MissingEntry:
+        return False
+    return any(grade.manual_score is not None for nb in submission.notebooks for grade in nb.grades) \
+        or any((comment.manual_comment or "").strip() for nb in submission.notebooks for comment in nb.comments)
+
+
+def discard_partial(course: Course, assignment: str, students, kept: list[str] | None = None) -> list[str]:
     """Remove what an interrupted run left of the grades of ``students`` that are not complete:
     their submission in the gradebook (its grades and comments go with it) and their
-    autograded folder, so that no half-written grade is ever read or exported. Returns the
-    students whose partial grades were removed."""
+    autograded folder, so that no half-written grade is ever read or exported. A submission
+    holding a TA's hand mark (:func:`hand_marked`) is never removed: it keeps its earlier
+    grade and marks, its student is appended to ``kept`` (when given) and a sentence says so.
+    Returns the students whose partial grades were removed."""
     from nbgrader.api import MissingEntry
     incomplete = sorted(set(students) - complete_students(course, assignment, students))
-    removed = []
+    removed, marked = [], []
     with gradebook(course) as gb:
         for student in incomplete:
+            if hand_marked(gb, assignment, student):
+                marked.append(student)
+                continue
             folder = course.root / "autograded" / student / assignment
             found = folder.exists()
             try:
@@ -237,13 +276,20 @@ def discard_partial(course: Course, assignment: str, students) -> list[str]:
             shutil.rmtree(folder, ignore_errors=True)
             if found:
                 removed.append(student)
+    if marked:
+        print(f"[{assignment}] kept {len(marked)} submission(s) holding hand marks that a run left without a "
+              f"complete grade ({', '.join(marked)}): each keeps its earlier grade and marks, and is regraded "
+              f"only on request (python -m instructor.autograde {assignment} --student <student>)")
+    if kept is not None:
+        kept += marked
     return removed
 
 
 def read_class_list(path: Path, everyone: list[str]) -> list[str]:
     """The students listed in ``path`` (one a line), each of which must have a submission."""
     try:
-        listed = [line.strip() for line in Path(path).read_text().splitlines() if line.strip()]
+        # Names are kept as written: a student folder's name may begin or end with a space.
+        listed = [line for line in Path(path).read_text().splitlines() if line]
     except OSError as err:
         raise FileNotFoundError(f"Cannot read the class list {path}: {err.strerror}.") from err
     unknown = sorted(set(listed) - set(everyone))
@@ -315,6 +361,10 @@ def main(argv: list[str] | None = None) -> int:
         assert 0 <= shard < shards
     except (ValueError, AssertionError):
         p.error(f"--shard must be I/N with 0 <= I < N, not {args.shard!r}")
+    if args.resume and shards > 1:
+        p.error("--resume cannot go with --shard: each shard would work out its own list while the others "
+                "grade; resume from one process, which shards itself (--engine slurm --resume), or "
+                "grade the rest here with --resume and no --shard")
     if args.notebook and not args.student:
         p.error("--notebook needs --student")
     if args.engine == names.ENGINE_SLURM and (args.notebook or shards > 1 or args.class_list):
@@ -354,6 +404,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"shard {shard}/{shards}: nothing to grade (the class has {len(everyone)} submissions)")
             return 0
         whole = args.student is None and not args.class_list and not args.resume and shards == 1
+        before = autograded_notebooks(course, args.assignment, everyone[shard::shards])
         runs = autograde_class(course, args.assignment, jobs=args.jobs or 1,
                                students=None if whole else everyone[shard::shards])
     except (FileNotFoundError, PreflightFailed) as err:  # PreflightFailed: no grade written
@@ -364,7 +415,7 @@ def main(argv: list[str] | None = None) -> int:
     audits = incidents.audit(course.root, args.assignment, students)
     incidents.record(course, args.assignment, audits)
     faulty = {s for s in students if (audits[s].not_graded or "").startswith(incidents.GRADER_FAULT)}
-    mark_complete(course, args.assignment, [s for s in students if s not in faulty])
+    mark_complete(course, args.assignment, [s for s in students if s not in faulty], before)
     not_graded = {s for s in students if audits[s].not_graded}
     grades = {s: g for s, g in course.grades(args.assignment).items() if s in students and s not in not_graded}
     print(question_table(args.assignment, grades, questions(args.assignment, course.root), not_graded))
@@ -384,7 +435,9 @@ def resumable(course: Course, assignment: str, students: list[str]) -> tuple[lis
     """For ``--resume``: those of ``students`` with no complete grade, after removing what an
     interrupted run left of their grades, and the sentence to print when there are none."""
     todo = sorted(set(students) - complete_students(course, assignment, students))
-    removed = discard_partial(course, assignment, todo)
+    kept: list[str] = []
+    removed = discard_partial(course, assignment, todo, kept)
+    todo = [s for s in todo if s not in kept]  # hand-marked: regraded only with --student
     if removed:
         print(f"[{assignment}] removed the partial grades of {len(removed)} submission(s) an interrupted "
               f"run left: {', '.join(removed)}")

@@ -15,7 +15,8 @@ machine that can submit jobs, with the course on a filesystem every node mounts 
 4. follows the array, printing a progress line whenever it changes (tasks pending, running
    and done; submissions graded);
 5. when every task has ended, removes the partial grades of the students no task completed
-   (a task that failed, was cancelled, ran out of time or lost its node), prints the
+   (a task that failed, was cancelled, ran out of time or lost its node; a submission a TA
+   has marked by hand is kept, with its earlier grade and marks), prints the
    per-question table and the incident report of the class, and names the students each
    failed task left ungraded, with the command that grades them (``--resume``).
 
@@ -76,6 +77,11 @@ def render(template: str, *, root: Path, python: str, assignment: str, class_lis
     ``instructor/slurm.sbatch``) with its fields filled in, paths shell-quoted. ``optional``
     holds the ``#SBATCH`` lines of the options given (partition, time limit, gres). Raises
     ValueError when the template names a field that does not exist."""
+    for option, value in (("--partition", partition), ("--time", time_limit), ("--gres", gres), ("--mem", mem),
+                          ("the job name", job_name or f"grade-{assignment}")):
+        if value and any(ord(c) < 32 or ord(c) == 127 for c in str(value)):
+            raise ValueError(f"{option} holds a newline or control character ({value!r}), which would "
+                             f"become a line of the sbatch script of its own: give it on one plain line.")
     optional = [f"#SBATCH --{key}={value}" for key, value in
                 (("partition", partition), ("time", time_limit), ("gres", gres)) if value]
     fields = {"job_name": job_name or f"grade-{assignment}", "last_task": tasks - 1, "tasks": tasks,
@@ -205,8 +211,6 @@ def main(course: Course, args: argparse.Namespace) -> int:
             if not todo:
                 print(nothing)
                 return 0
-        for student in todo:  # the progress counts this run's grades
-            marker(course, assignment, student).unlink(missing_ok=True)
         tasks = min(args.tasks or default_tasks(len(todo)), len(todo))
         shards = [todo[k::tasks] for k in range(tasks)]
         folder = course.root / LOGS / assignment / names.ENGINE_SLURM
@@ -222,6 +226,10 @@ def main(course: Course, args: argparse.Namespace) -> int:
                                  mem=args.mem, output=folder / "%A_%a.out", partition=args.partition,
                                  time_limit=args.time, gres=args.gres))
         job = submit(script)
+        # The progress counts this run's grades. Unlinked only once the job is submitted: a
+        # refused job leaves every earlier grade complete (and a later --resume keeps it).
+        for student in todo:
+            marker(course, assignment, student).unlink(missing_ok=True)
     except (FileNotFoundError, PreflightFailed, SlurmError, ValueError, OSError, NbgraderError) as err:
         print(f"error: {err}")
         return 2
@@ -235,8 +243,9 @@ def main(course: Course, args: argparse.Namespace) -> int:
     try:
         states = follow(course, assignment, job, shards, args.poll)
     except KeyboardInterrupt:
-        print(f"\nstopped following job {job}; it keeps running: `squeue -j {job}` shows it, "
-              f"`scancel {job}` stops it, and --resume grades what it leaves ungraded")
+        print(f"\nstopped following job {job}; it keeps running: `squeue -j {job}` shows it and "
+              f"`scancel {job}` stops it; run --resume only once `squeue -j {job}` no longer lists it "
+              f"(a --resume while it runs would remove and regrade what its tasks are grading)")
         return 130
     except SlurmError as err:
         print(f"error: {err}")
@@ -245,7 +254,8 @@ def main(course: Course, args: argparse.Namespace) -> int:
 
     done = complete_students(course, assignment, todo)
     ungraded = sorted(set(todo) - done)
-    discard_partial(course, assignment, ungraded)
+    kept: list[str] = []
+    discard_partial(course, assignment, ungraded, kept)
     # The table and the incidents cover the whole class as the gradebook now holds it.
     graded = sorted(complete_students(course, assignment, everyone))
     audits = incidents.audit(course.root, assignment, graded)
@@ -261,7 +271,9 @@ def main(course: Course, args: argparse.Namespace) -> int:
         print(f"not graded ({len(not_graded)}): {', '.join(sorted(not_graded))}; the incidents above say why, "
               "and the gradebook marks them as not graded")
     if ungraded:
-        print(f"UNGRADED ({len(ungraded)}): no complete grade, and nothing of theirs in the gradebook:")
+        print(f"UNGRADED ({len(ungraded)}): no complete grade from this run"
+              + (f" (those holding hand marks keep their earlier grade: {', '.join(kept)})" if kept else
+                 ", and nothing of theirs in the gradebook") + ":")
         for k, shard in enumerate(shards):
             left = [s for s in shard if s in ungraded]
             if left:

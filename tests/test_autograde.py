@@ -79,6 +79,10 @@ def test_shards_split_the_class_and_bad_shards_are_refused(tmp_path, capsys):
         with pytest.raises(SystemExit):
             autograde.main([ASSIGNMENT, "--root", str(tmp_path), "--shard", bad])
     assert autograde.submitted_students(course, ASSIGNMENT) == ["s0", "s1", "s2"]
+    # Each shard would work out its own --resume list while the others grade.
+    with pytest.raises(SystemExit):
+        autograde.main([ASSIGNMENT, "--root", str(tmp_path), "--shard", "0/2", "--resume"])
+    assert "--resume cannot go with --shard" in capsys.readouterr().err
 
 
 # nbgrader's own add_submission makes SQLAlchemy warn about its session's autoflush.
@@ -105,3 +109,61 @@ def test_resume_removes_half_written_grades_and_keeps_the_complete_ones(tmp_path
     with autograde.gradebook(course) as gb:
         assert [s.student_id for s in gb.assignment_submissions(ASSIGNMENT)] == ["complete"]
     assert autograde.discard_partial(course, ASSIGNMENT, everyone) == []
+
+
+@pytest.mark.filterwarnings("ignore:Object of type <SubmittedAssignment> not in session")
+@pytest.mark.filterwarnings("ignore:Object of type <SubmittedNotebook> not in session")
+def test_resume_keeps_a_submission_a_ta_has_marked_by_hand(tmp_path, capsys):
+    course = Course.scratch(tmp_path, [ASSIGNMENT])
+    everyone = ["hand-marked", "commented", "half-written"]
+    for student in everyone:
+        course.submit(student, ASSIGNMENT, "{}")
+    with autograde.gradebook(course) as gb:
+        gb.add_assignment(ASSIGNMENT)
+        gb.add_notebook(ASSIGNMENT, ASSIGNMENT)
+        gb.add_grade_cell("q1", ASSIGNMENT, ASSIGNMENT, max_score=2, cell_type="markdown")
+        gb.add_solution_cell("q1", ASSIGNMENT, ASSIGNMENT)
+        for student in everyone:
+            gb.add_student(student)
+            gb.add_submission(ASSIGNMENT, student)
+            (tmp_path / "autograded" / student / ASSIGNMENT).mkdir(parents=True)
+        gb.find_grade("q1", ASSIGNMENT, ASSIGNMENT, "hand-marked").manual_score = 1.5
+        gb.find_comment("q1", ASSIGNMENT, ASSIGNMENT, "commented").manual_comment = "see me"
+        gb.db.commit()
+    # No marker: as after a re-grade stopped in the middle, or a refused Slurm job.
+    todo, _ = autograde.resumable(course, ASSIGNMENT, everyone)
+    assert todo == ["half-written"]
+    out = capsys.readouterr().out
+    assert "kept 2 submission(s) holding hand marks" in out and "--student <student>" in out
+    assert "removed the partial grades of 1 submission(s) an interrupted run left: half-written" in out
+    with autograde.gradebook(course) as gb:
+        assert sorted(s.student_id for s in gb.assignment_submissions(ASSIGNMENT)) == ["commented", "hand-marked"]
+        assert gb.find_grade("q1", ASSIGNMENT, ASSIGNMENT, "hand-marked").manual_score == 1.5
+        assert gb.find_comment("q1", ASSIGNMENT, ASSIGNMENT, "commented").manual_comment == "see me"
+    assert (tmp_path / "autograded" / "hand-marked" / ASSIGNMENT).is_dir()
+    kept: list[str] = []
+    assert autograde.discard_partial(course, ASSIGNMENT, everyone, kept) == []
+    assert kept == ["commented", "hand-marked"]
+
+
+def test_a_student_whose_autograded_notebook_the_run_did_not_write_is_not_marked_complete(tmp_path):
+    course = Course.scratch(tmp_path, [ASSIGNMENT])
+    for student in ("regraded", "stale"):
+        folder = tmp_path / "autograded" / student / ASSIGNMENT
+        folder.mkdir(parents=True)
+        (folder / f"{ASSIGNMENT}.ipynb").write_text("{}")
+    before = autograde.autograded_notebooks(course, ASSIGNMENT, ["regraded", "stale"])
+    notebook = tmp_path / "autograded" / "regraded" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
+    stat = notebook.stat()
+    os.utime(notebook, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))  # the run rewrote it
+    autograde.mark_complete(course, ASSIGNMENT, ["regraded", "stale"], before)
+    assert autograde.marker(course, ASSIGNMENT, "regraded").is_file()
+    assert not autograde.marker(course, ASSIGNMENT, "stale").exists()
+
+
+def test_a_class_list_keeps_names_exactly_as_written(tmp_path):
+    listed = tmp_path / "class.students"
+    listed.write_text(" spaced \nplain\n\n")
+    assert autograde.read_class_list(listed, [" spaced ", "plain"]) == [" spaced ", "plain"]
+    with pytest.raises(FileNotFoundError, match="names students with no submission"):
+        autograde.read_class_list(listed, ["spaced", "plain"])

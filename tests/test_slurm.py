@@ -229,3 +229,32 @@ def test_the_gpu_check_refuses_to_run_without_a_gpu(monkeypatch, capsys):
     monkeypatch.setattr(gpu_check, "gpu", lambda: None)
     assert gpu_check.main(["fashion_vae"]) == 2
     assert "no usable CUDA GPU here" in capsys.readouterr().out
+
+
+def test_an_option_holding_a_newline_is_refused_before_it_becomes_a_script_line():
+    for bad in (dict(partition="gpu\n#SBATCH --account=other"), dict(mem="8G\nrm -rf /"),
+                dict(time_limit="1:00\r"), dict(gres="gpu:1\x00"), dict(assignment="a\nb")):
+        with pytest.raises(ValueError, match="newline or control character"):
+            render(**bad)
+
+
+def test_a_refused_job_leaves_every_complete_grade_complete(tmp_path, monkeypatch, capsys):
+    """A bad --partition: sbatch refuses, and the class's markers stay (a later --resume must not
+    take the whole class, TAs' hand marks included, for interrupted)."""
+    from instructor import preflight, slurm
+    course = Course.scratch(tmp_path, [ASSIGNMENT])
+    course.db_url = "postgresql://nowhere/gradebook"
+    for student in ("a", "b"):
+        course.submit(student, ASSIGNMENT, "{}")
+        autograde.marker(course, ASSIGNMENT, student).parent.mkdir(parents=True)
+        autograde.marker(course, ASSIGNMENT, student).write_text("done\n")
+    monkeypatch.setattr(preflight, "preflight", lambda root, assignment: "pre-flight check passed")
+    monkeypatch.setattr(slurm, "ensure_assignment", lambda course, assignment: None)
+
+    def refuse(script):
+        raise slurm.SlurmError("sbatch refused the job (invalid partition specified: nope)")
+    monkeypatch.setattr(slurm, "submit", refuse)
+    args = autograde.parser().parse_args([ASSIGNMENT, "--engine", "slurm", "--partition", "nope"])
+    assert slurm.main(course, args) == 2
+    assert "invalid partition" in capsys.readouterr().out
+    assert all(autograde.marker(course, ASSIGNMENT, s).is_file() for s in ("a", "b"))
