@@ -598,7 +598,7 @@ def test_marking_view_shows_the_key_and_answers_and_saves_a_mark(browser, demo_r
         page.locator("#save").click()
         page.wait_for_timeout(500)
         assert _gradebook_mark(root, "demo-blank") == (None, False), "a refused mark reached the gradebook"
-        assert "saved" in page.url and page.locator(".answer[data-student='demo-blank'] input").input_value() == "3", \
+        assert "saved" in page.url and page.locator(".answer[data-student='demo-blank'] input[type=number]").input_value() == "3", \
             "the form should not have been sent"
         assert not errors, f"uncaught errors in the marking page: {errors}"
     finally:
