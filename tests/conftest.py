@@ -85,3 +85,19 @@ def pytest_terminal_summary(terminalreporter):
 def pytest_configure(config):
     config.addinivalue_line("markers", "browser: drives JupyterLab in headless Chromium "
                                        "(tests/test_browser.py; make test-browser)")
+
+
+def hidden_code(assignment: str, root=None) -> set[str]:
+    """Lines of the master's hidden tests (code, not the messages, which are shown as hints)
+    that no visible cell has: what no page meant for students or TAs may show."""
+    from instructor import notebooks as nbs
+    source = nbs.read((root or REPO) / "source" / assignment / f"{assignment}.ipynb")
+    hidden, visible = [], []
+    for cell in source.cells:
+        parts = cell.source.split("### BEGIN HIDDEN TESTS")
+        visible += [parts[0]] + [p.split("### END HIDDEN TESTS", 1)[-1] for p in parts[1:]]
+        hidden += [p.split("### END HIDDEN TESTS", 1)[0] for p in parts[1:]]
+    shown = "\n".join(visible)
+    return {line.strip() for block in hidden for line in block.splitlines()
+            if len(line.strip()) > 20 and line.strip() not in shown
+            and not line.strip().startswith(("#", '"', "f\"", "'"))}

@@ -85,15 +85,23 @@ def test_shards_split_the_class_and_bad_shards_are_refused(tmp_path, capsys):
     assert "--resume cannot go with --shard" in capsys.readouterr().err
 
 
-# nbgrader's own add_submission makes SQLAlchemy warn about its session's autoflush.
-@pytest.mark.filterwarnings("ignore:Object of type <SubmittedAssignment> not in session")
-def test_resume_removes_half_written_grades_and_keeps_the_complete_ones(tmp_path, capsys):
+def _submitted(tmp_path, students: list[str]) -> Course:
+    """A scratch course where ``students`` have handed in (empty notebooks) and whose
+    gradebook knows the assignment: what an interrupted run starts from."""
     course = Course.scratch(tmp_path, [ASSIGNMENT])
-    everyone = ["complete", "half-written", "never-started"]
-    for student in everyone:
+    for student in students:
         course.submit(student, ASSIGNMENT, "{}")
     with autograde.gradebook(course) as gb:
         gb.add_assignment(ASSIGNMENT)
+    return course
+
+
+# nbgrader's own add_submission makes SQLAlchemy warn about its session's autoflush.
+@pytest.mark.filterwarnings("ignore:Object of type <SubmittedAssignment> not in session")
+def test_resume_removes_half_written_grades_and_keeps_the_complete_ones(tmp_path, capsys):
+    everyone = ["complete", "half-written", "never-started"]
+    course = _submitted(tmp_path, everyone)
+    with autograde.gradebook(course) as gb:
         for student in everyone[:2]:
             gb.add_student(student)
             gb.add_submission(ASSIGNMENT, student)
@@ -114,12 +122,9 @@ def test_resume_removes_half_written_grades_and_keeps_the_complete_ones(tmp_path
 @pytest.mark.filterwarnings("ignore:Object of type <SubmittedAssignment> not in session")
 @pytest.mark.filterwarnings("ignore:Object of type <SubmittedNotebook> not in session")
 def test_resume_keeps_a_submission_a_ta_has_marked_by_hand(tmp_path, capsys):
-    course = Course.scratch(tmp_path, [ASSIGNMENT])
     everyone = ["hand-marked", "commented", "half-written"]
-    for student in everyone:
-        course.submit(student, ASSIGNMENT, "{}")
+    course = _submitted(tmp_path, everyone)
     with autograde.gradebook(course) as gb:
-        gb.add_assignment(ASSIGNMENT)
         gb.add_notebook(ASSIGNMENT, ASSIGNMENT)
         gb.add_grade_cell("q1", ASSIGNMENT, ASSIGNMENT, max_score=2, cell_type="markdown")
         gb.add_solution_cell("q1", ASSIGNMENT, ASSIGNMENT)

@@ -623,7 +623,7 @@ def test_class_report_in_the_browser_shows_figures_gradebook_counts_and_no_hidde
     """The demo's class report (``make demo`` ends by writing it), opened in Chromium: its
     five figures are drawn, its counts are the gradebook's, and its text, collapsed parts
     included, holds no line of the hidden tests."""
-    from tests.test_class_report import hidden_code
+    from tests.conftest import hidden_code
     assignment = "fashion_vae"
     root, _ = demo_run(assignment)
     report = root / "reports" / assignment / "class-report.html"

@@ -20,7 +20,7 @@ from instructor import class_report, notebooks, similarity
 from instructor.course import REPO, Course, assignment_names
 from instructor.quality.copies import copied_class, renamed, reordered
 from instructor.quality.verdicts import apply
-from tests.conftest import question_scores
+from tests.conftest import hidden_code, question_scores
 
 ASSIGNMENTS = assignment_names()
 FIGURES = {"scores-per-question.png", "scores-total.png", "grading-time.png", "incidents.png",
@@ -29,19 +29,6 @@ FIGURES = {"scores-per-question.png", "scores-total.png", "grading-time.png", "i
 # catalogue (vae_cvae's PLOT_CVAE), they differ only in the tick arguments.
 NOT_INDEPENDENT = {frozenset({"variant-plot_cvae_extent", "variant-plot_cvae_pixel_ticks"})}
 
-
-def hidden_code(assignment: str) -> set[str]:
-    """Lines of the master's hidden tests (code, not the messages) that no visible cell has."""
-    source = notebooks.read(REPO / "source" / assignment / f"{assignment}.ipynb")
-    hidden, visible = [], []
-    for cell in source.cells:
-        parts = cell.source.split("### BEGIN HIDDEN TESTS")
-        visible += [parts[0]] + [p.split("### END HIDDEN TESTS", 1)[-1] for p in parts[1:]]
-        hidden += [p.split("### END HIDDEN TESTS", 1)[0] for p in parts[1:]]
-    shown = "\n".join(visible)
-    return {line.strip() for block in hidden for line in block.splitlines()
-            if len(line.strip()) > 20 and line.strip() not in shown
-            and not line.strip().startswith(("#", '"', "f\"", "'"))}
 
 
 def page_text(page: str) -> str:

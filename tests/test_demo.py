@@ -16,7 +16,7 @@ from PIL import Image
 from helpers.pdf import find_chromium, headless_flags
 from instructor.course import REPO, Course, assignment_names
 from catalogue import load
-from tests.conftest import cell_scores
+from tests.conftest import cell_scores, hidden_code
 
 
 @pytest.mark.parametrize("assignment", assignment_names())
@@ -80,18 +80,9 @@ def test_feedback_shows_points_hints_and_figures_but_no_hidden_code(assignment, 
     root, _ = demo_run(assignment)
     scores = cell_scores(Course(root), assignment, {"demo-reference", "demo-mistakes"})
     catalogue = load(assignment)
-    source = nbformat.read(str(root / "source" / assignment / f"{assignment}.ipynb"), as_version=4)
-    hidden, visible = [], []
-    for cell in source.cells:
-        parts = cell.source.split("### BEGIN HIDDEN TESTS")
-        visible += [parts[0]] + [p.split("### END HIDDEN TESTS", 1)[-1] for p in parts[1:]]
-        hidden += [p.split("### END HIDDEN TESTS", 1)[0] for p in parts[1:]]
-    shown = "\n".join(visible)
     # Hidden code lines (not the messages, which are shown as hints) that no visible cell has.
-    hidden_code = {line.strip() for block in hidden for line in block.splitlines()
-                   if len(line.strip()) > 20 and line.strip() not in shown
-                   and not line.strip().startswith(("#", '"', "f\"", "'"))}
-    assert len(hidden_code) > 10
+    hidden = hidden_code(assignment, root)
+    assert len(hidden) > 10
     for student in ("demo-reference", "demo-mistakes"):
         page = (root / "feedback" / student / assignment / f"{assignment}.html").read_text()
         # The text a reader sees: highlighted code is split into <span>s.
@@ -103,7 +94,7 @@ def test_feedback_shows_points_hints_and_figures_but_no_hidden_code(assignment, 
                 assert points, f"{student}: the feedback does not show the points of {cell} ({question})"
                 assert float(points.group(1)) == scores[student][cell], f"{student}: wrong points for {cell}"
         # No hidden test code, and no traceback that could quote it.
-        for line in hidden_code:
+        for line in hidden:
             assert line not in plain, f"{student}'s feedback reveals hidden test code: {line}"
         assert "Traceback (most recent call last)" not in plain
         # Figures: every image output of the autograded notebook is embedded.
