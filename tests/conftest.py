@@ -1,33 +1,68 @@
-"""Shared fixtures: one nbgrader run per assignment grades every catalogue submission."""
+"""Shared fixtures: one nbgrader run per assignment grades every catalogue submission (in the
+background, :mod:`tests.background`, while the other tests run)."""
 from __future__ import annotations
-
-import os
 
 import pytest
 
-from instructor import notebooks
-from instructor.course import REPO, Course
-from instructor.quality.verdicts import by_question, catalogue_submissions, grade_many
-from catalogue import load
+from instructor.course import Course
+from instructor.quality.verdicts import by_question, grade_many
+from tests.background import JOBS, Background, catalogue_class
 
-JOBS = int(os.environ.get("JOBS", "2"))
+
+_CATALOGUE = pytest.StashKey[list]()
+
+
+def _reads_catalogue(item) -> bool:
+    return "graded" in getattr(item, "fixturenames", ())
+
+
+@pytest.hookimpl(trylast=True)  # after -k and -m have deselected
+def pytest_collection_modifyitems(session, config, items):
+    """The tests that read the catalogue grades run last, one assignment after the other, and
+    the assignments they need are noted for :func:`catalogue_in_background`."""
+    last = [item for item in items if _reads_catalogue(item)]
+    needed = []
+    for item in last:
+        assignment = item.callspec.params["assignment"]
+        if assignment not in needed:
+            needed.append(assignment)
+    # Grouped by assignment, in the order the background grades them.
+    last.sort(key=lambda item: needed.index(item.callspec.params["assignment"]))
+    items[:] = [item for item in items if not _reads_catalogue(item)] + last
+    config.stash[_CATALOGUE] = needed
+
+
+@pytest.fixture(scope="session", autouse=True)
+def catalogue_in_background(request, tmp_path_factory):
+    """Starts grading the catalogue classes of the selected tests in a background process
+    (:mod:`tests.background`) when the session starts; None when no selected test reads
+    them. The process is stopped at the session's end if it is still running."""
+    needed = request.config.stash.get(_CATALOGUE, [])
+    if not needed:
+        yield None
+        return
+    job = Background(tmp_path_factory.mktemp("catalogue"), needed)
+    yield job
+    job.stop()
 
 
 @pytest.fixture(scope="session")
-def graded(tmp_path_factory):
-    """``graded(assignment)`` -> (catalogue, submissions, grades), computed once per assignment."""
+def graded(catalogue_in_background, tmp_path_factory):
+    """``graded(assignment)`` -> (catalogue, submissions, grades, scratch folder), graded once
+    per assignment: by the background process when it has that assignment, else here."""
     cache = {}
 
     def run(assignment: str):
         if assignment not in cache:
-            catalogue = load(assignment)
-            subs = catalogue_submissions(catalogue, bundle_variants=True)
-            release = notebooks.read(REPO / "release" / assignment / f"{assignment}.ipynb")
-            subs["blank"] = ("blank", None, release)
-            subs["reference-again"] = ("reference", None, subs["reference"][2])
-            work = tmp_path_factory.mktemp(f"grading-{assignment}")
-            grades = grade_many(assignment, {k: v[2] for k, v in subs.items()}, jobs=JOBS,
-                                workdir=work)
+            catalogue, subs = catalogue_class(assignment)
+            job = catalogue_in_background
+            if job is not None and assignment in job.assignments:
+                grades, work = job.result(assignment)
+            else:
+                work = tmp_path_factory.mktemp(f"grading-{assignment}")
+                grades = grade_many(assignment, {k: v[2] for k, v in subs.items()}, jobs=JOBS,
+                                    workdir=work)
+            assert set(grades) == set(subs), "the graded class is not the catalogue's class"
             cache[assignment] = (catalogue, subs, grades, work)
         return cache[assignment]
 

@@ -1,0 +1,110 @@
+"""The catalogue classes, graded in a background process while the other tests run.
+
+Grading an assignment's catalogue (every mutant, the variant bundles, the reference twice and
+the blank release, each in its own fresh sandboxed kernel; :func:`catalogue_class`) is about
+half of ``make test``'s time, and it keeps both cores busy. Most other tests leave a core
+idle much of the time (an nbgrader start, one kernel at a time): 68% of the machine was busy
+over ``tests/test_hostile.py``, ``test_real_world.py`` and ``test_demo.py``. So
+``tests/conftest.py`` starts this module when the session starts, for the assignments that the
+selected tests grade, runs the tests that read the catalogue grades last, and its ``graded``
+fixture waits here for them. The grading itself is the call the fixture made before
+(:func:`instructor.quality.verdicts.grade_many`, ``$JOBS`` nbgrader workers, the same
+submissions); only the moment it runs changes.
+
+    python -m tests.background WORKDIR ASSIGNMENT [ASSIGNMENT ...]
+
+grades the assignments one after the other, and writes ``WORKDIR/<assignment>/grades.pickle``
+(``{student: {grade_id: Grade}}``) when each is done, its nbgrader scratch courses beside it.
+"""
+from __future__ import annotations
+
+import os
+import pickle
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from catalogue import load
+from instructor import notebooks
+from instructor.course import REPO
+from instructor.quality.verdicts import catalogue_submissions, grade_many
+
+JOBS = int(os.environ.get("JOBS", "2"))
+RESULT = "grades.pickle"
+
+
+def catalogue_class(assignment: str):
+    """``(catalogue, {student: (kind, change, notebook)})``: the catalogue's submissions with
+    the variants bundled, the blank release and the reference a second time."""
+    catalogue = load(assignment)
+    subs = catalogue_submissions(catalogue, bundle_variants=True)
+    release = notebooks.read(REPO / "release" / assignment / f"{assignment}.ipynb")
+    subs["blank"] = ("blank", None, release)
+    subs["reference-again"] = ("reference", None, subs["reference"][2])
+    return catalogue, subs
+
+
+def grade(assignment: str, work: Path) -> dict:
+    """Autograde :func:`catalogue_class` of ``assignment`` in scratch courses under ``work``
+    with ``$JOBS`` nbgrader workers; ``{student: {grade_id: Grade}}``."""
+    _, subs = catalogue_class(assignment)
+    return grade_many(assignment, {k: v[2] for k, v in subs.items()}, jobs=JOBS, workdir=work)
+
+
+class Background:
+    """This module run as a child process (its own process group), and its results.
+
+    :meth:`result` waits for one assignment; :meth:`stop` ends the child and every nbgrader
+    process it started (the session's end, or a run stopped early)."""
+
+    def __init__(self, workdir: Path, assignments: list[str]):
+        self.workdir, self.assignments = workdir, list(assignments)
+        self.log = workdir / "background.log"
+        with open(self.log, "wb") as out:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "tests.background", str(workdir), *assignments],
+                cwd=REPO, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+
+    def result(self, assignment: str, poll: float = 1.0) -> tuple[dict, Path]:
+        """``(grades, scratch folder)`` of ``assignment``, once the child has written them.
+
+        Raises RuntimeError, with the end of the child's log, if it stopped without them."""
+        work = self.workdir / assignment
+        while not (work / RESULT).exists():
+            if self.process.poll() is not None and not (work / RESULT).exists():
+                tail = "\n".join(self.log.read_text(errors="replace").splitlines()[-40:])
+                raise RuntimeError(f"grading the {assignment} catalogue in the background stopped "
+                                   f"(exit {self.process.returncode}) without its grades; its log "
+                                   f"({self.log}) ends:\n{tail}")
+            time.sleep(poll)
+        return pickle.loads((work / RESULT).read_bytes()), work
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+
+
+def main(argv: list[str]) -> int:
+    workdir, assignments = Path(argv[0]), argv[1:]
+    for assignment in assignments:
+        start = time.perf_counter()
+        work = workdir / assignment
+        work.mkdir(parents=True, exist_ok=True)
+        grades = grade(assignment, work)
+        partial = work / (RESULT + ".part")
+        partial.write_bytes(pickle.dumps(grades))
+        partial.rename(work / RESULT)
+        print(f"{assignment}: {len(grades)} submissions graded in {time.perf_counter() - start:.0f} s",
+              flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
