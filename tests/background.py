@@ -24,6 +24,7 @@ import signal
 import subprocess
 import sys
 import time
+import traceback
 from pathlib import Path
 
 from catalogue import load
@@ -32,7 +33,8 @@ from instructor.course import REPO
 from instructor.quality.verdicts import catalogue_submissions, grade_many
 
 JOBS = int(os.environ.get("JOBS", "2"))
-RESULT = "grades.pickle"
+RESULT, ERROR = "grades.pickle", "error.txt"
+_PARENT = "VAE_BACKGROUND_PARENT"  # the pytest process's id, for the child
 
 
 def catalogue_class(assignment: str):
@@ -63,16 +65,23 @@ class Background:
         self.workdir, self.assignments = workdir, list(assignments)
         self.log = workdir / "background.log"
         with open(self.log, "wb") as out:
+            # Its own process group, so that stop() ends its nbgrader workers too; it ends
+            # itself if pytest dies (_die_with_parent).
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "tests.background", str(workdir), *assignments],
-                cwd=REPO, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+                cwd=REPO, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+                env={**os.environ, _PARENT: str(os.getpid())})
 
     def result(self, assignment: str, poll: float = 1.0) -> tuple[dict, Path]:
         """``(grades, scratch folder)`` of ``assignment``, once the child has written them.
 
-        Raises RuntimeError, with the end of the child's log, if it stopped without them."""
+        Raises RuntimeError if grading that assignment failed (with its traceback), or if the
+        child stopped without its grades (with the end of the child's log)."""
         work = self.workdir / assignment
         while not (work / RESULT).exists():
+            if (work / ERROR).exists():
+                raise RuntimeError(f"grading the {assignment} catalogue in the background failed:\n"
+                                   + (work / ERROR).read_text())
             if self.process.poll() is not None and not (work / RESULT).exists():
                 tail = "\n".join(self.log.read_text(errors="replace").splitlines()[-40:])
                 raise RuntimeError(f"grading the {assignment} catalogue in the background stopped "
@@ -91,13 +100,36 @@ class Background:
                 self.process.wait()
 
 
+def _die_with_parent(parent: int) -> None:
+    """Stop this process group (this child and its nbgrader workers) when pytest goes, however
+    it goes: Linux sends SIGTERM at the parent's death, and SIGTERM ends the whole group."""
+    def end_group(signum, frame):
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        os.killpg(os.getpgrp(), signal.SIGTERM)
+    signal.signal(signal.SIGTERM, end_group)
+    try:
+        import ctypes
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+    if os.getppid() != parent:  # pytest went before the line above
+        end_group(signal.SIGTERM, None)
+
+
 def main(argv: list[str]) -> int:
     workdir, assignments = Path(argv[0]), argv[1:]
+    if os.environ.get(_PARENT):
+        _die_with_parent(int(os.environ[_PARENT]))
     for assignment in assignments:
         start = time.perf_counter()
         work = workdir / assignment
         work.mkdir(parents=True, exist_ok=True)
-        grades = grade(assignment, work)
+        try:
+            grades = grade(assignment, work)
+        except Exception:  # that assignment's tests get it; the others are still graded
+            (work / ERROR).write_text(traceback.format_exc())
+            print(f"{assignment}: failed, see {work / ERROR}", flush=True)
+            continue
         partial = work / (RESULT + ".part")
         partial.write_bytes(pickle.dumps(grades))
         partial.rename(work / RESULT)

@@ -4,32 +4,38 @@ from __future__ import annotations
 
 import pytest
 
-from instructor.course import Course
+from instructor.course import REPO, Course
 from instructor.quality.verdicts import by_question, grade_many
 from tests.background import JOBS, Background, catalogue_class
-
 
 _CATALOGUE = pytest.StashKey[list]()
 
 
-def _reads_catalogue(item) -> bool:
-    return "graded" in getattr(item, "fixturenames", ())
+def _catalogue_assignment(item) -> str | None:
+    """The assignment whose catalogue grades ``item`` reads (its ``assignment`` parameter),
+    or None if it reads none (or is not parametrised by one: then ``graded`` grades here)."""
+    if "graded" not in getattr(item, "fixturenames", ()):
+        return None
+    return getattr(getattr(item, "callspec", None), "params", {}).get("assignment")
 
 
 @pytest.hookimpl(trylast=True)  # after -k and -m have deselected
 def pytest_collection_modifyitems(session, config, items):
-    """The tests that read the catalogue grades run last, one assignment after the other, and
-    the assignments they need are noted for :func:`catalogue_in_background`."""
-    last = [item for item in items if _reads_catalogue(item)]
-    needed = []
-    for item in last:
-        assignment = item.callspec.params["assignment"]
-        if assignment not in needed:
-            needed.append(assignment)
-    # Grouped by assignment, in the order the background grades them.
-    last.sort(key=lambda item: needed.index(item.callspec.params["assignment"]))
-    items[:] = [item for item in items if not _reads_catalogue(item)] + last
-    config.stash[_CATALOGUE] = needed
+    """The tests that read the catalogue grades run last, grouped by assignment (not under
+    ``--stepwise``, which skips by position)."""
+    if config.getoption("stepwise", False) or config.getoption("stepwise_skip", False):
+        return
+    last = [item for item in items if _catalogue_assignment(item)]
+    order = list(dict.fromkeys(_catalogue_assignment(item) for item in last))
+    last.sort(key=lambda item: order.index(_catalogue_assignment(item)))
+    items[:] = [item for item in items if not _catalogue_assignment(item)] + last
+
+
+def pytest_collection_finish(session):
+    """Notes, for :func:`catalogue_in_background`, the catalogues that the tests finally
+    selected (after ``--lf``, ``--ff`` and the like) read, in the order they read them."""
+    session.config.stash[_CATALOGUE] = list(dict.fromkeys(
+        a for a in map(_catalogue_assignment, session.items) if a))
 
 
 @pytest.fixture(scope="session", autouse=True)
