@@ -113,3 +113,14 @@ def test_cell_times_sums_each_cells_recorded_run_time(tmp_path):
     assert re.fullmatch(r"\s+2\.00 s\s+33\.3%\s+# plain", lines[2])
     with pytest.raises(SystemExit, match="no autograded notebooks"):
         cell_times.main([str(tmp_path / "empty")])
+
+
+def test_process_start_bench_prints_a_median_for_each_start():
+    from bench import process_start
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        assert process_start.main(["--repeats", "1"]) == 0
+    text = out.getvalue()
+    assert re.search(r"^jsonschema 4\.\d+\.\d+; medians of 1", text, re.M), text
+    for start in ("nbgrader --version", "import nbgrader.apps"):
+        assert re.search(rf"^  {re.escape(start)} +\d+\.\d\d s$", text, re.M), text

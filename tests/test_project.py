@@ -104,3 +104,12 @@ def test_the_grader_parses_python_through_one_lock():
             for n, line in enumerate(path.read_text().splitlines(), 1)
             if re.search(r"\bast\.parse\(", line.split("#")[0])]
     assert not bare, "parse with instructor.syntax.parse:\n" + "\n".join(bare)
+
+
+def test_no_nbgrader_start_imports_rfc3987_syntax():
+    """requirements.txt keeps jsonschema below 4.25, whose format checker imports
+    rfc3987-syntax at start (1.5-2 s for every nbgrader process; bench/process_start.py)."""
+    out = subprocess.run([sys.executable, "-c", "import sys, nbgrader.apps, jsonschema._format; "
+                          "print('rfc3987_syntax' in sys.modules)"], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "False"
