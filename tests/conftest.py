@@ -14,8 +14,8 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 import pytest  # noqa: E402
 
 from instructor.course import REPO, Course
-from instructor.quality.verdicts import by_question, grade_many
-from tests.background import JOBS, Background, catalogue_class
+from instructor.quality.verdicts import by_question
+from tests.background import JOBS, Background, catalogue_class, grade  # noqa: F401 (JOBS: other tests import it from here)
 
 _CATALOGUE = pytest.StashKey[list]()
 
@@ -75,8 +75,7 @@ def graded(catalogue_in_background, tmp_path_factory):
                 grades, work = job.result(assignment)
             else:
                 work = tmp_path_factory.mktemp(f"grading-{assignment}")
-                grades = grade_many(assignment, {k: v[2] for k, v in subs.items()}, jobs=JOBS,
-                                    workdir=work)
+                grades = grade(assignment, work)
             assert set(grades) == set(subs), "the graded class is not the catalogue's class"
             cache[assignment] = (catalogue, subs, grades, work)
         return cache[assignment]
