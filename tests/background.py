@@ -30,10 +30,14 @@ from pathlib import Path
 from catalogue import load
 from instructor import notebooks
 from instructor.course import REPO
+from instructor.sandbox.limits import Limits
 from instructor.quality.verdicts import catalogue_submissions, grade_many
 
 JOBS = int(os.environ.get("JOBS", "2"))
 RESULT, ERROR = "grades.pickle", "error.txt"
+# Nothing written under the work folder for this long means a hung grader: each notebook's
+# kernel is killed after the sandbox's wall limit, and nbgrader then writes its results.
+STALL_S = Limits.wall_s + 300
 _PARENT = "VAE_BACKGROUND_PARENT"  # the pytest process's id, for the child
 
 
@@ -72,23 +76,38 @@ class Background:
                 cwd=REPO, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
                 env={**os.environ, _PARENT: str(os.getpid())})
 
-    def result(self, assignment: str, poll: float = 1.0) -> tuple[dict, Path]:
+    def result(self, assignment: str, poll: float = 1.0,
+               stall_s: float = STALL_S) -> tuple[dict, Path]:
         """``(grades, scratch folder)`` of ``assignment``, once the child has written them.
 
-        Raises RuntimeError if grading that assignment failed (with its traceback), or if the
-        child stopped without its grades (with the end of the child's log)."""
+        Raises RuntimeError if grading that assignment failed (with its traceback), if the
+        child stopped without its grades (with the end of the child's log), or if nothing
+        under the work folder changed for ``stall_s`` seconds (then the child is stopped: a
+        hung grader, since every notebook's kernel is killed after the sandbox's wall limit)."""
         work = self.workdir / assignment
+        checked = time.monotonic()
         while not (work / RESULT).exists():
             if (work / ERROR).exists():
                 raise RuntimeError(f"grading the {assignment} catalogue in the background failed:\n"
                                    + (work / ERROR).read_text())
             if self.process.poll() is not None and not (work / RESULT).exists():
-                tail = "\n".join(self.log.read_text(errors="replace").splitlines()[-40:])
                 raise RuntimeError(f"grading the {assignment} catalogue in the background stopped "
-                                   f"(exit {self.process.returncode}) without its grades; its log "
-                                   f"({self.log}) ends:\n{tail}")
+                                   f"(exit {self.process.returncode}) without its grades; "
+                                   + self._log_tail())
+            if time.monotonic() - checked > min(30.0, stall_s / 4):
+                checked = time.monotonic()
+                idle = time.time() - _last_change(self.workdir)
+                if idle > stall_s:
+                    self.stop()
+                    raise RuntimeError(f"grading the {assignment} catalogue in the background wrote "
+                                       f"nothing for {idle:.0f} s (its limit: {stall_s:.0f} s, longer than a "
+                                       f"notebook's wall limit), so it was stopped; " + self._log_tail())
             time.sleep(poll)
         return pickle.loads((work / RESULT).read_bytes()), work
+
+    def _log_tail(self) -> str:
+        tail = "\n".join(self.log.read_text(errors="replace").splitlines()[-40:])
+        return f"its log ({self.log}) ends:\n{tail}"
 
     def stop(self) -> None:
         if self.process.poll() is None:
@@ -98,6 +117,18 @@ class Background:
             except subprocess.TimeoutExpired:
                 os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait()
+
+
+def _last_change(folder: Path) -> float:
+    """The newest modification time (epoch seconds) of ``folder`` or anything under it."""
+    newest = folder.stat().st_mtime
+    for root, dirs, files in os.walk(folder):
+        for name in dirs + files:
+            try:
+                newest = max(newest, os.stat(os.path.join(root, name), follow_symlinks=False).st_mtime)
+            except FileNotFoundError:  # removed while walking
+                pass
+    return newest
 
 
 def _die_with_parent(parent: int) -> None:
