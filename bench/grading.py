@@ -25,9 +25,22 @@
    the cell (the kernel's own timestamps) and the difference: what every graded notebook
    saves.
 
+6. ``--catalogue``: what grading the test suite's catalogue classes costs at least on this
+   machine. For each assignment, in one scratch course with one CPU thread per kernel (what a
+   catalogue worker gets in CI: ``JOBS=3`` on 2 cores), ``nbgrader autograde`` of one and of
+   two copies of the reference submission, and of one and two floor notebooks, alternating,
+   ``--repeats`` times: the second notebook's wall and CPU seconds are the cost of one more
+   notebook in a run. CPU seconds are the whole machine's busy time (``/proc/stat``: the
+   sandboxed kernels run in their own pid namespace and are not all reaped where
+   ``getrusage`` would count them), so run it on an otherwise idle machine. Times the size of the catalogue class (:func:`tests.background.catalogue_class`)
+   and divided by the CPU cores, that is the least wall time the catalogue can take here
+   with a fresh kernel per notebook: the floor's figure is a bound (every catalogue notebook
+   starts a kernel and runs the imports cell), the reference's an estimate (a mutant does
+   about the reference's work).
+
 Everything runs on scratch copies of the course; the repository's gradebook is not touched.
 
-    python -m bench.grading [--class-size 24] [--skip-student-mode] [--floor | --sandbox | --font-cache] [--repeats 3]
+    python -m bench.grading [--class-size 24] [--skip-student-mode] [--floor | --sandbox | --font-cache | --catalogue] [--repeats 3]
 """
 from __future__ import annotations
 
@@ -175,6 +188,69 @@ def floor(work: Path, assignments: list[str], repeats: int) -> dict[str, tuple[f
     return out
 
 
+def catalogue_cost(work: Path, assignments: list[str], repeats: int) -> dict[str, dict]:
+    """Per assignment: ``{"notebooks": catalogue class size, "full": (wall, cpu), "floor":
+    (wall, cpu)}``, the median seconds that one more reference (floor) notebook adds to an
+    ``nbgrader autograde`` run, with one CPU thread per kernel.
+
+    CPU seconds are the machine's busy time over the run (``/proc/stat``, all CPUs: user,
+    nice, system and interrupt time), so everything else running on the machine counts too."""
+    import statistics
+
+    from tests.background import catalogue_class
+
+    tick = os.sysconf("SC_CLK_TCK")
+
+    def cpu() -> float:
+        fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+        return sum(fields[k] for k in (0, 1, 2, 5, 6)) / tick  # user, nice, system, irq, softirq
+
+    course = Course.scratch(work / "catalogue", assignments, threads=1)
+    out = {}
+    for a in assignments:
+        name = f"floor_{a}"
+        folder = course.root / "source" / name
+        folder.mkdir(parents=True)
+        master = nbformat.read(str(REPO / "source" / a / f"{a}.ipynb"), as_version=4)
+        nbformat.write(floor_notebook(master), str(folder / f"{name}.ipynb"))
+        blank_floor = nbformat.read(str(course.release(name) / f"{name}.ipynb"), as_version=4)
+        course.release(a)
+        for student in ("one", "two"):
+            course.submit(student, a, reference(a))
+            course.submit(student, name, blank_floor)
+        extra = {a: [], name: []}
+        for _ in range(repeats):
+            for which in (a, name):
+                spent = {}
+                for student in ("one", None):  # one notebook, then both
+                    wall, used = time.perf_counter(), cpu()
+                    course.autograde(which, student)
+                    spent[student] = (time.perf_counter() - wall, cpu() - used)
+                extra[which].append(tuple(spent[None][k] - spent["one"][k] for k in (0, 1)))
+        _, subs = catalogue_class(a)
+        out[a] = {"notebooks": len(subs),
+                  "full": tuple(statistics.median(x[k] for x in extra[a]) for k in (0, 1)),
+                  "floor": tuple(statistics.median(x[k] for x in extra[name]) for k in (0, 1))}
+    return out
+
+
+def catalogue_table(rows: dict[str, dict], cores: int) -> None:
+    """Print :func:`catalogue_cost`'s figures and the catalogue's least time on ``cores``."""
+    print(f"{'assignment':14s} {'notebooks':>9s} {'one more: wall':>15s} {'cpu':>7s} "
+          f"{'floor: wall':>12s} {'cpu':>7s} {'class cpu':>10s} {'floor cpu':>10s}")
+    total = {"full": 0.0, "floor": 0.0}
+    for a, r in rows.items():
+        n = r["notebooks"]
+        total["full"] += n * r["full"][1]
+        total["floor"] += n * r["floor"][1]
+        print(f"{a:14s} {n:>9d} {r['full'][0]:>14.2f}s {r['full'][1]:>6.2f}s {r['floor'][0]:>11.2f}s "
+              f"{r['floor'][1]:>6.2f}s {n * r['full'][1]:>9.0f}s {n * r['floor'][1]:>9.0f}s")
+    print(f"the catalogue classes ({sum(r['notebooks'] for r in rows.values())} notebooks) on "
+          f"{cores} cores: at least {total['floor'] / cores:.0f} s (their floors alone, a bound), "
+          f"about {total['full'] / cores:.0f} s (each notebook at the reference's CPU cost), "
+          "with perfect parallelism and nothing else running")
+
+
 def sandbox_overhead(work: Path, assignments: list[str], repeats: int) -> dict[str, tuple]:
     """Median seconds of one autograde with the sandbox on and off, per assignment."""
     import statistics
@@ -257,6 +333,9 @@ def main(argv: list[str] | None = None) -> int:
                              "(kernel start and imports)")
     parser.add_argument("--font-cache", action="store_true",
                         help="only measure the prebuilt matplotlib font list's saving per submission")
+    parser.add_argument("--catalogue", action="store_true",
+                        help="only measure what one more notebook costs in an nbgrader run, and "
+                             "the least time the test suite's catalogue classes take here")
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args(argv)
     assignments = assignment_names()
@@ -267,6 +346,11 @@ def main(argv: list[str] | None = None) -> int:
               f"the imports cell, median of {args.repeats}, alternating, sandboxed")
         paired_table(floor(work, assignments, args.repeats), ("full", "floor", "above floor"),
                      ratio="full/floor")
+        return 0
+    if args.catalogue:
+        print(f"6. The catalogue's cost: one more notebook in an nbgrader autograde run (one thread per "
+              f"kernel), median of {args.repeats}, sandboxed; CPU is the nbgrader process and its kernels")
+        catalogue_table(catalogue_cost(work, assignments, args.repeats), os.cpu_count() or 1)
         return 0
     if args.font_cache:
         print(f"5. matplotlib's prebuilt font list: a notebook's first figure in a sandboxed kernel, "

@@ -85,6 +85,17 @@ def test_the_floor_notebook_is_the_masters_cells_up_to_the_imports():
         assert any(notebooks.is_test_cell(c) for c in master.cells[len(floor.cells):])
 
 
+def test_the_catalogue_bound_is_notebooks_times_cpu_over_cores(capsys):
+    """bench.grading --catalogue: the bound is the floors' CPU summed over the catalogue
+    classes, shared by the cores; the estimate the same with the reference's CPU."""
+    from bench.grading import catalogue_table
+    catalogue_table({"a": {"notebooks": 100, "full": (9.0, 8.0), "floor": (5.0, 4.5)},
+                     "b": {"notebooks": 50, "full": (12.0, 11.0), "floor": (6.0, 6.0)}}, 2)
+    out = capsys.readouterr().out
+    assert "(150 notebooks) on 2 cores: at least 375 s" in out  # (100 * 4.5 + 50 * 6) / 2
+    assert "about 675 s" in out  # (100 * 8 + 50 * 11) / 2
+
+
 def test_cell_times_sums_each_cells_recorded_run_time(tmp_path):
     """bench.cell_times reads nbgrader's per-cell timestamps: two notebooks, the means per
     cell and their shares, largest first."""
