@@ -30,14 +30,23 @@ from pathlib import Path
 from catalogue import load
 from instructor import notebooks
 from instructor.course import REPO
-from instructor.sandbox.limits import Limits
+from instructor.sandbox import availability
+from instructor.sandbox.limits import course_limits
 from instructor.quality.verdicts import catalogue_submissions, grade_many
 
 JOBS = int(os.environ.get("JOBS", "2"))
 RESULT, ERROR = "grades.pickle", "error.txt"
-# Nothing written under the work folder for this long means a hung grader: each notebook's
-# kernel is killed after the sandbox's wall limit, and nbgrader then writes its results.
-STALL_S = Limits.wall_s + 300
+STALL_MARGIN_S = 300.0
+
+
+def stall_limit() -> float | None:
+    """Seconds with nothing written under the work folder after which the background grader
+    is taken to be hung: the sandbox's wall limit for one notebook (as the course's
+    ``nbgrader_config.py`` sets it; the catalogue's scratch courses copy it), plus a margin
+    for nbgrader's own work. None with ``SANDBOX=off``, where no wall limit ends a kernel."""
+    if not availability.enabled():
+        return None
+    return course_limits(REPO).wall_s + STALL_MARGIN_S
 _PARENT = "VAE_BACKGROUND_PARENT"  # the pytest process's id, for the child
 
 
@@ -67,6 +76,8 @@ class Background:
 
     def __init__(self, workdir: Path, assignments: list[str]):
         self.workdir, self.assignments = workdir, list(assignments)
+        self.stall_s = stall_limit()  # None: never taken to be hung
+        self.stalled: str | None = None  # why the child was stopped as hung, once it was
         self.log = workdir / "background.log"
         with open(self.log, "wb") as out:
             # Its own process group, so that stop() ends its nbgrader workers too; it ends
@@ -76,17 +87,20 @@ class Background:
                 cwd=REPO, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
                 env={**os.environ, _PARENT: str(os.getpid())})
 
-    def result(self, assignment: str, poll: float = 1.0,
-               stall_s: float = STALL_S) -> tuple[dict, Path]:
+    def result(self, assignment: str, poll: float = 1.0) -> tuple[dict, Path]:
         """``(grades, scratch folder)`` of ``assignment``, once the child has written them.
 
         Raises RuntimeError if grading that assignment failed (with its traceback), if the
         child stopped without its grades (with the end of the child's log), or if nothing
-        under the work folder changed for ``stall_s`` seconds (then the child is stopped: a
-        hung grader, since every notebook's kernel is killed after the sandbox's wall limit)."""
+        under the work folder changed for ``self.stall_s`` seconds (:func:`stall_limit`).
+        Then the child is stopped as hung, since the sandbox kills every kernel at its wall
+        limit, and later calls raise the same."""
+        stall_s = self.stall_s
         work = self.workdir / assignment
         checked = time.monotonic()
         while not (work / RESULT).exists():
+            if self.stalled:
+                raise RuntimeError(self.stalled)
             if (work / ERROR).exists():
                 raise RuntimeError(f"grading the {assignment} catalogue in the background failed:\n"
                                    + (work / ERROR).read_text())
@@ -94,14 +108,16 @@ class Background:
                 raise RuntimeError(f"grading the {assignment} catalogue in the background stopped "
                                    f"(exit {self.process.returncode}) without its grades; "
                                    + self._log_tail())
-            if time.monotonic() - checked > min(30.0, stall_s / 4):
+            if stall_s is not None and time.monotonic() - checked > min(30.0, stall_s / 4):
                 checked = time.monotonic()
                 idle = time.time() - _last_change(self.workdir)
                 if idle > stall_s:
                     self.stop()
-                    raise RuntimeError(f"grading the {assignment} catalogue in the background wrote "
-                                       f"nothing for {idle:.0f} s (its limit: {stall_s:.0f} s, longer than a "
-                                       f"notebook's wall limit), so it was stopped; " + self._log_tail())
+                    self.stalled = (f"the background catalogue grader wrote nothing for {idle:.0f} s "
+                                    f"(its limit: {stall_s:.0f} s, a notebook's wall limit and a margin) "
+                                    f"while {assignment} was awaited, so it was stopped as hung; "
+                                    + self._log_tail())
+                    raise RuntimeError(self.stalled)
             time.sleep(poll)
         return pickle.loads((work / RESULT).read_bytes()), work
 
@@ -126,7 +142,7 @@ def _last_change(folder: Path) -> float:
         for name in dirs + files:
             try:
                 newest = max(newest, os.stat(os.path.join(root, name), follow_symlinks=False).st_mtime)
-            except FileNotFoundError:  # removed while walking
+            except OSError:  # removed while walking, or unreadable
                 pass
     return newest
 
