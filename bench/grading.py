@@ -188,13 +188,25 @@ def floor(work: Path, assignments: list[str], repeats: int) -> dict[str, tuple[f
     return out
 
 
+def busy_seconds(stat_line: str, tick: int) -> float:
+    """CPU seconds the machine was busy, from the ``cpu`` line of ``/proc/stat`` (all CPUs, in
+    ``tick`` clock ticks a second): user, nice, system, irq and softirq time. Not idle, iowait
+    or steal; guest time is already inside user (proc(5))."""
+    fields = [int(x) for x in stat_line.split()[1:]]
+    return sum(fields[k] for k in (0, 1, 2, 5, 6)) / tick
+
+
 def catalogue_cost(work: Path, assignments: list[str], repeats: int) -> dict[str, dict]:
     """Per assignment: ``{"notebooks": catalogue class size, "full": (wall, cpu), "floor":
-    (wall, cpu)}``, the median seconds that one more reference (floor) notebook adds to an
-    ``nbgrader autograde`` run, with one CPU thread per kernel.
+    (wall, cpu)}``: the seconds that one more reference (floor) notebook adds to an
+    ``nbgrader autograde`` run, with one CPU thread per kernel. Medians over ``repeats``,
+    except the floor's CPU, the least (other work on the machine only adds to it).
 
-    CPU seconds are the machine's busy time over the run (``/proc/stat``, all CPUs: user,
-    nice, system and interrupt time), so everything else running on the machine counts too."""
+    CPU seconds are the machine's busy time over the run (:func:`busy_seconds`), so
+    everything else running on the machine counts too.
+
+    Raises SystemExit if a reference loses points or a floor notebook has an error output
+    (then the figures would be those of a failing notebook)."""
     import statistics
 
     from tests.background import catalogue_class
@@ -202,8 +214,7 @@ def catalogue_cost(work: Path, assignments: list[str], repeats: int) -> dict[str
     tick = os.sysconf("SC_CLK_TCK")
 
     def cpu() -> float:
-        fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-        return sum(fields[k] for k in (0, 1, 2, 5, 6)) / tick  # user, nice, system, irq, softirq
+        return busy_seconds(Path("/proc/stat").read_text().split("\n", 1)[0], tick)
 
     course = Course.scratch(work / "catalogue", assignments, threads=1)
     out = {}
@@ -227,10 +238,19 @@ def catalogue_cost(work: Path, assignments: list[str], repeats: int) -> dict[str
                     course.autograde(which, student)
                     spent[student] = (time.perf_counter() - wall, cpu() - used)
                 extra[which].append(tuple(spent[None][k] - spent["one"][k] for k in (0, 1)))
+        for student, cells in course.grades(a).items():
+            auto = [g for g in cells.values() if g.auto]
+            if sum(g.score or 0 for g in auto) != sum(g.max_score for g in auto):
+                raise SystemExit(f"{a}: the reference ({student}) lost points while benchmarking; fix that first")
+        for student in ("one", "two"):
+            graded = nbformat.read(str(course.root / "autograded" / student / name / f"{name}.ipynb"), as_version=4)
+            errors = [o for c in graded.cells for o in c.get("outputs", []) if o.get("output_type") == "error"]
+            if errors:
+                raise SystemExit(f"{name}: the floor notebook failed ({errors[0].get('ename')}); fix that first")
         _, subs = catalogue_class(a)
         out[a] = {"notebooks": len(subs),
                   "full": tuple(statistics.median(x[k] for x in extra[a]) for k in (0, 1)),
-                  "floor": tuple(statistics.median(x[k] for x in extra[name]) for k in (0, 1))}
+                  "floor": (statistics.median(x[0] for x in extra[name]), min(x[1] for x in extra[name]))}
     return out
 
 
@@ -246,9 +266,9 @@ def catalogue_table(rows: dict[str, dict], cores: int) -> None:
         print(f"{a:14s} {n:>9d} {r['full'][0]:>14.2f}s {r['full'][1]:>6.2f}s {r['floor'][0]:>11.2f}s "
               f"{r['floor'][1]:>6.2f}s {n * r['full'][1]:>9.0f}s {n * r['floor'][1]:>9.0f}s")
     print(f"the catalogue classes ({sum(r['notebooks'] for r in rows.values())} notebooks) on "
-          f"{cores} cores: at least {total['floor'] / cores:.0f} s (their floors alone, a bound), "
-          f"about {total['full'] / cores:.0f} s (each notebook at the reference's CPU cost), "
-          "with perfect parallelism and nothing else running")
+          f"{cores} cores: at least {total['floor'] / cores:.0f} s (their floors alone: a bound, as "
+          f"measured), about {total['full'] / cores:.0f} s (each notebook at the reference's CPU "
+          "cost), with perfect parallelism and nothing else running")
 
 
 def sandbox_overhead(work: Path, assignments: list[str], repeats: int) -> dict[str, tuple]:
@@ -349,8 +369,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.catalogue:
         print(f"6. The catalogue's cost: one more notebook in an nbgrader autograde run (one thread per "
-              f"kernel), median of {args.repeats}, sandboxed; CPU is the nbgrader process and its kernels")
-        catalogue_table(catalogue_cost(work, assignments, args.repeats), os.cpu_count() or 1)
+              f"kernel), median of {args.repeats} (the floor's CPU: the least), sandboxed; CPU is the "
+              "whole machine's busy time (/proc/stat): run it on an idle machine")
+        catalogue_table(catalogue_cost(work, assignments, args.repeats), len(os.sched_getaffinity(0)))
         return 0
     if args.font_cache:
         print(f"5. matplotlib's prebuilt font list: a notebook's first figure in a sandboxed kernel, "

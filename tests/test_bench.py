@@ -96,6 +96,12 @@ def test_the_catalogue_bound_is_notebooks_times_cpu_over_cores(capsys):
     assert "about 675 s" in out  # (100 * 8 + 50 * 11) / 2
 
 
+def test_busy_seconds_counts_user_nice_system_and_interrupts_only():
+    from bench.grading import busy_seconds
+    # user nice system idle iowait irq softirq steal guest guest_nice
+    assert busy_seconds("cpu  1000 100 200 5000 300 10 20 400 50 0", 100) == 13.3
+
+
 def test_cell_times_sums_each_cells_recorded_run_time(tmp_path):
     """bench.cell_times reads nbgrader's per-cell timestamps: two notebooks, the means per
     cell and their shares, largest first."""
