@@ -32,11 +32,12 @@
    ``--repeats`` times: the second notebook's wall and CPU seconds are the cost of one more
    notebook in a run. CPU seconds are the whole machine's busy time (``/proc/stat``: the
    sandboxed kernels run in their own pid namespace and are not all reaped where
-   ``getrusage`` would count them), so run it on an otherwise idle machine. Times the size of the catalogue class (:func:`tests.background.catalogue_class`)
-   and divided by the CPU cores, that is the least wall time the catalogue can take here
-   with a fresh kernel per notebook: the floor's figure is a bound (every catalogue notebook
-   starts a kernel and runs the imports cell), the reference's an estimate (a mutant does
-   about the reference's work).
+   ``getrusage`` would count them), so run it on an otherwise idle machine. Times the size
+   of the catalogue class (:func:`tests.conftest.catalogue_class`) and divided by the CPUs,
+   that is the least wall time the catalogue can take here with a fresh kernel per
+   notebook: the floor's figure is a bound (every catalogue notebook starts a kernel and
+   runs the imports cell), the reference's an estimate (a mutant does about the reference's
+   work).
 
 Everything runs on scratch copies of the course; the repository's gradebook is not touched.
 
@@ -209,7 +210,7 @@ def catalogue_cost(work: Path, assignments: list[str], repeats: int) -> dict[str
     (then the figures would be those of a failing notebook)."""
     import statistics
 
-    from tests.background import catalogue_class
+    from tests.conftest import catalogue_class
 
     tick = os.sysconf("SC_CLK_TCK")
 

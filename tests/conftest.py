@@ -1,81 +1,48 @@
-"""Shared fixtures: one nbgrader run per assignment grades every catalogue submission (in the
-background, :mod:`tests.background`, while the other tests run)."""
+"""Shared fixtures: one nbgrader run per assignment grades every catalogue submission."""
 from __future__ import annotations
 
 import os
 
-# The catalogue grades in the background while the other tests run, so the machine runs more
-# busy threads than it has cores. Spinning OpenMP threads (torch's default) then waste the
-# cores that the thread they wait for needs: the training bench's test took 274 s instead of
-# under 10 in a clean-clone run. PASSIVE makes them sleep (set before torch is imported here,
+# More busy threads than cores: CI grades with JOBS=3 workers on 2 cores while the test
+# process runs torch itself. Spinning OpenMP threads (torch's default) then waste the cores
+# that the thread they wait for needs (the training bench's test took 274 s instead of under
+# 10 in one clean-clone run). PASSIVE makes them sleep (set before torch is imported here,
 # inherited by every process the tests start; the sandbox passes it to the kernels).
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import pytest  # noqa: E402
 
-from instructor.course import REPO, Course
-from instructor.quality.verdicts import by_question
-from tests.background import JOBS, Background, catalogue_class, grade  # noqa: F401 (JOBS: other tests import it from here)
+from catalogue import load  # noqa: E402
+from instructor import notebooks  # noqa: E402
+from instructor.course import REPO, Course  # noqa: E402
+from instructor.quality.verdicts import by_question, catalogue_submissions, grade_many  # noqa: E402
 
-_CATALOGUE = pytest.StashKey[list]()
-
-
-def _catalogue_assignment(item) -> str | None:
-    """The assignment whose catalogue grades ``item`` reads (its ``assignment`` parameter),
-    or None if it reads none (or is not parametrised by one: then ``graded`` grades here)."""
-    if "graded" not in getattr(item, "fixturenames", ()):
-        return None
-    return getattr(getattr(item, "callspec", None), "params", {}).get("assignment")
+JOBS = int(os.environ.get("JOBS", "2"))
 
 
-@pytest.hookimpl(trylast=True)  # after -k and -m have deselected
-def pytest_collection_modifyitems(session, config, items):
-    """The tests that read the catalogue grades run last, grouped by assignment (not under
-    ``--stepwise``, which skips by position)."""
-    if config.getoption("stepwise", False) or config.getoption("stepwise_skip", False):
-        return
-    last = [item for item in items if _catalogue_assignment(item)]
-    order = list(dict.fromkeys(_catalogue_assignment(item) for item in last))
-    last.sort(key=lambda item: order.index(_catalogue_assignment(item)))
-    items[:] = [item for item in items if not _catalogue_assignment(item)] + last
-
-
-def pytest_collection_finish(session):
-    """Notes, for :func:`catalogue_in_background`, the catalogues that the tests finally
-    selected (after ``--lf``, ``--ff`` and the like) read, in the order they read them."""
-    session.config.stash[_CATALOGUE] = list(dict.fromkeys(
-        a for a in map(_catalogue_assignment, session.items) if a))
-
-
-@pytest.fixture(scope="session", autouse=True)
-def catalogue_in_background(request, tmp_path_factory):
-    """Starts grading the catalogue classes of the selected tests in a background process
-    (:mod:`tests.background`) when the session starts; None when no selected test reads
-    them. The process is stopped at the session's end if it is still running."""
-    needed = request.config.stash.get(_CATALOGUE, [])
-    if not needed:
-        yield None
-        return
-    job = Background(tmp_path_factory.mktemp("catalogue"), needed)
-    yield job
-    job.stop()
+def catalogue_class(assignment: str):
+    """``(catalogue, {student: (kind, change, notebook)})``: the catalogue's submissions with
+    the variants bundled, the blank release and the reference a second time."""
+    catalogue = load(assignment)
+    subs = catalogue_submissions(catalogue, bundle_variants=True)
+    release = notebooks.read(REPO / "release" / assignment / f"{assignment}.ipynb")
+    subs["blank"] = ("blank", None, release)
+    subs["reference-again"] = ("reference", None, subs["reference"][2])
+    return catalogue, subs
 
 
 @pytest.fixture(scope="session")
-def graded(catalogue_in_background, tmp_path_factory):
-    """``graded(assignment)`` -> (catalogue, submissions, grades, scratch folder), graded once
-    per assignment: by the background process when it has that assignment, else here."""
+def graded(tmp_path_factory):
+    """``graded(assignment)`` -> (catalogue, submissions, grades, scratch folder): the
+    :func:`catalogue_class` autograded with ``$JOBS`` nbgrader workers, once per assignment."""
     cache = {}
 
     def run(assignment: str):
         if assignment not in cache:
             catalogue, subs = catalogue_class(assignment)
-            job = catalogue_in_background
-            if job is not None and assignment in job.assignments:
-                grades, work = job.result(assignment)
-            else:
-                work = tmp_path_factory.mktemp(f"grading-{assignment}")
-                grades = grade(assignment, work)
+            work = tmp_path_factory.mktemp(f"grading-{assignment}")
+            grades = grade_many(assignment, {k: v[2] for k, v in subs.items()}, jobs=JOBS,
+                                workdir=work)
             assert set(grades) == set(subs), "the graded class is not the catalogue's class"
             cache[assignment] = (catalogue, subs, grades, work)
         return cache[assignment]
