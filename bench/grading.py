@@ -162,6 +162,17 @@ def floor_notebook(master: nbformat.NotebookNode) -> nbformat.NotebookNode:
     return nb
 
 
+def floor_assignment(course: Course, assignment: str) -> tuple[str, nbformat.NotebookNode]:
+    """Adds ``floor_<assignment>`` (:func:`floor_notebook` of its master) to ``course``,
+    releases it, and returns its name and its released notebook (what a student submits)."""
+    name = f"floor_{assignment}"
+    folder = course.root / "source" / name
+    folder.mkdir(parents=True)
+    master = nbformat.read(str(REPO / "source" / assignment / f"{assignment}.ipynb"), as_version=4)
+    nbformat.write(floor_notebook(master), str(folder / f"{name}.ipynb"))
+    return name, nbformat.read(str(course.release(name) / f"{name}.ipynb"), as_version=4)
+
+
 def floor(work: Path, assignments: list[str], repeats: int) -> dict[str, tuple[float, float]]:
     """Median seconds of ``nbgrader autograde`` of the reference submission and of its floor
     (:func:`floor_notebook`), per assignment, alternating in one scratch course."""
@@ -169,16 +180,10 @@ def floor(work: Path, assignments: list[str], repeats: int) -> dict[str, tuple[f
     course = Course.scratch(work / "floor", assignments)
     out = {}
     for a in assignments:
-        name = f"floor_{a}"
-        folder = course.root / "source" / name
-        folder.mkdir(parents=True)
-        master = nbformat.read(str(REPO / "source" / a / f"{a}.ipynb"), as_version=4)
-        nbformat.write(floor_notebook(master), str(folder / f"{name}.ipynb"))
+        name, blank_floor = floor_assignment(course, a)
         course.release(a)
-        course.release(name)
         course.submit("reference", a, reference(a))
-        course.submit("reference", name, nbformat.read(str(course.root / "release" / name / f"{name}.ipynb"),
-                                                       as_version=4))
+        course.submit("reference", name, blank_floor)
         times = {a: [], name: []}
         for _ in range(repeats):
             for which in (a, name):
@@ -220,12 +225,7 @@ def catalogue_cost(work: Path, assignments: list[str], repeats: int) -> dict[str
     course = Course.scratch(work / "catalogue", assignments, threads=1)
     out = {}
     for a in assignments:
-        name = f"floor_{a}"
-        folder = course.root / "source" / name
-        folder.mkdir(parents=True)
-        master = nbformat.read(str(REPO / "source" / a / f"{a}.ipynb"), as_version=4)
-        nbformat.write(floor_notebook(master), str(folder / f"{name}.ipynb"))
-        blank_floor = nbformat.read(str(course.release(name) / f"{name}.ipynb"), as_version=4)
+        name, blank_floor = floor_assignment(course, a)
         course.release(a)
         for student in ("one", "two"):
             course.submit(student, a, reference(a))
