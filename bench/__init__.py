@@ -10,4 +10,5 @@
 - :mod:`bench.slurm_overhead` -- a class graded through Slurm against local workers;
 - :mod:`bench.device_tests`, :mod:`bench.gpu_check` -- the GPU checks.
 
-Where the figures are recorded: docs/speed.md, docs/scaling-out.md, docs/class-report.md."""
+Where the figures are recorded: docs/speed.md, docs/scaling-out.md, docs/class-report.md,
+docs/grading-accuracy.md (the GPU checks)."""

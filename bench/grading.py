@@ -206,7 +206,7 @@ def catalogue_cost(work: Path, assignments: list[str], repeats: int) -> dict[str
     """Per assignment: ``{"notebooks": catalogue class size, "full": (wall, cpu), "floor":
     (wall, cpu)}``: the seconds that one more reference (floor) notebook adds to an
     ``nbgrader autograde`` run, with one CPU thread per kernel. Medians over ``repeats``,
-    except the floor's CPU, the least (other work on the machine only adds to it).
+    except the floor's CPU: the least, so that the bound made from it stays a bound.
 
     CPU seconds are the machine's busy time over the run (:func:`busy_seconds`), so
     everything else running on the machine counts too.

@@ -3,11 +3,13 @@ from __future__ import annotations
 
 import os
 
-# More busy threads than cores: CI grades with JOBS=3 workers on 2 cores while the test
-# process runs torch itself. Spinning OpenMP threads (torch's default) then waste the cores
-# that the thread they wait for needs (the training bench's test took 274 s instead of under
-# 10 in one clean-clone run). PASSIVE makes them sleep (set before torch is imported here,
-# inherited by every process the tests start; the sandbox passes it to the kernels).
+# With more busy threads than cores, spinning OpenMP threads (torch's default) waste the cores
+# that the thread they wait for needs: while the catalogue once graded in a background
+# process, the training bench's test took 274 s instead of under 10 in a clean-clone run.
+# Kept for any test that runs multi-threaded torch beside other processes (the grading
+# kernels of JOBS=3 workers on 2 cores run one thread each, so it rarely acts now). PASSIVE
+# makes them sleep (set before torch is imported here, inherited by every process the tests
+# start; the sandbox passes it to the kernels).
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import pytest  # noqa: E402
